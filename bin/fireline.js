@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Entry point of the `fireline` command. Runs the TypeScript sources through tsx, so
+// `npm install` is all a user needs: there is no build step to forget.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../src/cli.ts');
+process.exitCode = await main(process.argv.slice(2));

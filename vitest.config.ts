@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/helpers/redis-global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+          // One private redis-server per run; files run in parallel, each with its own prefix.
+          fileParallelism: true,
+        },
+      },
+    ],
+  },
+});
