@@ -111,7 +111,11 @@ const diagnosticBase = {
 };
 
 export const DiagnosticStepSchema = z.discriminatedUnion('type', [
-  z.strictObject({ ...diagnosticBase, type: z.literal('prometheus_query'), config: PrometheusQueryConfigSchema }),
+  z.strictObject({
+    ...diagnosticBase,
+    type: z.literal('prometheus_query'),
+    config: PrometheusQueryConfigSchema,
+  }),
   z.strictObject({ ...diagnosticBase, type: z.literal('http_check'), config: HttpCheckConfigSchema }),
   z.strictObject({ ...diagnosticBase, type: z.literal('shell_command'), config: ShellCommandConfigSchema }),
   z.strictObject({ ...diagnosticBase, type: z.literal('database_query'), config: DatabaseQueryConfigSchema }),

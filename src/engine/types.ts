@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SeveritySchema } from './runbook-schema.ts';
+import type { SeveritySchema } from './runbook-schema.ts';
 
 /** Shared domain data: alerts, verdicts, decisions, plans, incidents and timeline events. */
 
@@ -172,4 +172,11 @@ export interface TimelineEvent {
   /** One human sentence. */
   message: string;
   data?: Record<string, unknown>;
+}
+
+/** A problem found in a runbook, at a path such as `['decisionTree', 0, 'then', 1]`. */
+export interface RunbookIssue {
+  path: (string | number)[];
+  message: string;
+  severity: 'error' | 'warning';
 }

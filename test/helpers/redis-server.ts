@@ -32,7 +32,19 @@ export async function startRedis(extraArgs: string[] = []): Promise<PrivateRedis
   const dir = mkdtempSync(join(tmpdir(), 'fireline-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...extraArgs,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -43,9 +55,15 @@ export async function startRedis(extraArgs: string[] = []): Promise<PrivateRedis
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code} before it was ready:\n${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`redis-server exited with ${code} before it was ready:\n${output}`)),
+    );
     child.once('error', (err) =>
-      reject(new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`)),
+      reject(
+        new Error(
+          `cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`,
+        ),
+      ),
     );
   });
   child.removeAllListeners('exit');
