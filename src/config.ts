@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const Bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const Int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+/** Every environment variable Fireline reads, with its default. README documents each. */
+export const ConfigSchema = z.object({
+  REDIS_URL: z.string().url().optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: Int(3000, 0),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Key and queue prefix; a Redis Cluster needs a hash tag such as `{fireline}`. */
+  FIRELINE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}.-]+$/, { error: 'letters, digits, "_", "-", ".", and {} for a hash tag' })
+    .default('fireline'),
+  FIRELINE_RUNBOOKS: z.string().min(1).default('./runbooks'),
+  FIRELINE_INGEST_TOKEN: z.string().min(16).optional(),
+  FIRELINE_OPERATOR_TOKEN: z.string().min(16).optional(),
+  FIRELINE_VIEWER_TOKEN: z.string().min(16).optional(),
+  /** Record rendered actions, run nothing, for every runbook. */
+  FIRELINE_DRY_RUN: Bool.default(false),
+  FIRELINE_DIAGNOSTIC_CONCURRENCY: Int(20, 1),
+  /** Remediations started per minute across all workers. */
+  FIRELINE_REMEDIATION_RATE_PER_MINUTE: Int(10, 1),
+  /** Remediations running at once across all workers. */
+  FIRELINE_REMEDIATION_CONCURRENCY: Int(2, 1),
+  FIRELINE_RETENTION_DAYS: Int(90, 1),
+  /** How long shutdown waits for active jobs before it forces. */
+  FIRELINE_SHUTDOWN_TIMEOUT_MS: Int(10_000, 0),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+/**
+ * Parses the environment once per entry point. Throws ConfigError naming each bad variable and
+ * what was expected; never called at import time.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(ConfigSchema.shape).flatMap((k) =>
+      env[k] === undefined || env[k] === '' ? [] : [[k, env[k]]],
+    ),
+  );
+  const parsed = ConfigSchema.safeParse(known);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map(
+    (i) => `${String(i.path[0])}=${JSON.stringify(known[String(i.path[0])])}: ${i.message}`,
+  );
+  throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+}
