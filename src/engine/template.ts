@@ -1,0 +1,232 @@
+import type { Action, DiagnosticStep, Runbook } from './runbook-schema.ts';
+import type { Mode, RenderResult, TemplateContext, TemplateTarget } from './template-render.ts';
+import { checkField, renderField } from './template-render.ts';
+import type { Alert, RunbookIssue } from './types.ts';
+
+export type { RenderResult, TemplateContext, TemplateTarget } from './template-render.ts';
+
+type Path = (string | number)[];
+/** One templated string of a config: where it is, what it holds, and how it renders. */
+interface Field {
+  path: Path;
+  value: string;
+  mode: Mode;
+}
+
+function entries(record: Record<string, string> | undefined, path: Path, mode: Mode): Field[] {
+  return Object.entries(record ?? {}).map(([k, value]) => ({ path: [...path, k], value, mode }));
+}
+
+function list(values: readonly string[] | undefined, path: Path, mode: Mode): Field[] {
+  return (values ?? []).map((value, i) => ({ path: [...path, i], value, mode }));
+}
+
+/** Which config fields of a diagnostic take templates, and for which destination. */
+function diagnosticFields(step: DiagnosticStep): Field[] {
+  switch (step.type) {
+    case 'prometheus_query':
+      return [{ path: ['query'], value: step.config.query, mode: 'promql' }];
+    case 'http_check':
+      return step.config.urls.flatMap((u, i): Field[] => [
+        { path: ['urls', i, 'url'], value: u.url, mode: 'url' },
+        ...entries(u.headers, ['urls', i, 'headers'], 'header'),
+      ]);
+    case 'shell_command': {
+      const c = step.config;
+      const cwd: Field[] = c.cwd === undefined ? [] : [{ path: ['cwd'], value: c.cwd, mode: 'path' }];
+      // env values reach the process verbatim like argv; NUL is refused because no OS can carry it.
+      return [...list(c.command, ['command'], 'argv'), ...cwd, ...entries(c.env, ['env'], 'argv')];
+    }
+    case 'database_query':
+      return [
+        { path: ['query'], value: step.config.query, mode: 'sql' },
+        ...list(step.config.params, ['params'], 'sql-param'),
+      ];
+    case 'log_search':
+      return step.config.source === 'loki'
+        ? [{ path: ['query'], value: step.config.query, mode: 'promql' }]
+        : list(step.config.paths, ['paths'], 'path');
+  }
+}
+
+/** Which config fields of an action take templates, and for which destination. */
+function actionFields(action: Action): Field[] {
+  switch (action.type) {
+    case 'restart_service':
+    case 'scale_up':
+    case 'rollback': {
+      const c = action.config;
+      const context: Field[] =
+        c.context === undefined ? [] : [{ path: ['context'], value: c.context, mode: 'k8s-context' }];
+      return [
+        { path: ['deployment'], value: c.deployment, mode: 'k8s-name' },
+        { path: ['namespace'], value: c.namespace, mode: 'k8s-name' },
+        ...context,
+      ];
+    }
+    case 'flush_cache':
+      return [{ path: ['pattern'], value: action.config.pattern, mode: 'cache-pattern' }];
+    case 'run_script': {
+      const c = action.config;
+      if ('command' in c) return list(c.command, ['command'], 'argv');
+      return [{ path: ['sql'], value: c.sql, mode: 'sql' }, ...list(c.params, ['params'], 'sql-param')];
+    }
+    case 'notify': {
+      const c = action.config;
+      const message: Field[] =
+        c.message === undefined ? [] : [{ path: ['message'], value: c.message, mode: 'text' }];
+      return [{ path: ['channel'], value: c.channel, mode: 'text' }, ...message];
+    }
+  }
+}
+
+function setAt(root: unknown, path: Path, value: string): void {
+  let node = root as Record<string | number, unknown>;
+  for (const key of path.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
+  node[path[path.length - 1]!] = value;
+}
+
+function renderFields<C>(
+  config: C,
+  fields: Field[],
+  ctx: TemplateContext,
+): { ok: true; config: C } | { ok: false; reason: string; path: Path } {
+  const copy = structuredClone(config);
+  for (const field of fields) {
+    const r = renderField(field.value, ctx, field.mode);
+    if (!r.ok) return { ok: false, reason: r.reason, path: ['config', ...field.path] };
+    setAt(copy, field.path, r.value);
+  }
+  return { ok: true, config: copy };
+}
+
+/** Render one template for a destination. See {@link TemplateTarget} for the escaping of each. */
+export function renderTemplate(template: string, ctx: TemplateContext, target: TemplateTarget): RenderResult {
+  return renderField(template, ctx, target);
+}
+
+/**
+ * SQL with bind parameters: the text must hold no template and is returned unchanged; each
+ * `params` entry is rendered as plain text (NUL refused) and becomes the bind value `$1`, `$2`, ….
+ */
+export function renderSql(
+  query: string,
+  params: readonly string[],
+  ctx: TemplateContext,
+): { ok: true; text: string; values: string[] } | { ok: false; reason: string } {
+  const text = renderField(query, ctx, 'sql');
+  if (!text.ok) return text;
+  const values: string[] = [];
+  for (const [i, param] of params.entries()) {
+    const r = renderField(param, ctx, 'sql-param');
+    if (!r.ok) return { ok: false, reason: `params[${i}]: ${r.reason}` };
+    values.push(r.value);
+  }
+  return { ok: true, text: text.value, values };
+}
+
+/**
+ * A diagnostic's config with every template rendered for its destination: prometheus and loki
+ * queries as PromQL/LogQL string literals, URLs percent-encoded, headers as text without line
+ * breaks, shell argv/env and file paths verbatim (paths refuse `..`), SQL params as bind values.
+ * A failure names the field, e.g. `['config', 'urls', 0, 'url']`.
+ */
+export function renderDiagnosticConfig(
+  step: DiagnosticStep,
+  ctx: TemplateContext,
+): { ok: true; config: DiagnosticStep['config'] } | { ok: false; reason: string; path: Path } {
+  return renderFields(step.config, diagnosticFields(step), ctx);
+}
+
+/**
+ * An action's config with every template rendered: Kubernetes deployment/namespace (and a
+ * templated context) must be Kubernetes names after render; a cache pattern escapes glob
+ * characters in values and never becomes `*`; scripts are argv or SQL with params; notify is text.
+ */
+export function renderActionConfig(
+  action: Action,
+  ctx: TemplateContext,
+): { ok: true; config: Action['config'] } | { ok: false; reason: string; path: Path } {
+  return renderFields(action.config, actionFields(action), ctx);
+}
+
+/** String leaves of a config, with their paths. */
+function strings(value: unknown, path: Path): { path: Path; value: string }[] {
+  if (typeof value === 'string') return [{ path, value }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, [...path, i]));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => strings(v, [...path, k]));
+  return [];
+}
+
+function checkConfig(config: unknown, fields: Field[], at: Path): RunbookIssue[] {
+  const issues: RunbookIssue[] = [];
+  const rendered = new Set(fields.map((f) => JSON.stringify(f.path)));
+  for (const field of fields) {
+    const problem = checkField(field.value, field.mode);
+    if (problem) issues.push({ path: [...at, ...field.path], message: problem, severity: 'error' });
+  }
+  for (const s of strings(config, [])) {
+    if (s.value.includes('{{') && !rendered.has(JSON.stringify(s.path)))
+      issues.push({
+        path: [...at, ...s.path],
+        message: 'templates are not rendered in this field; "{{" is used as written',
+        severity: 'warning',
+      });
+  }
+  return issues;
+}
+
+/**
+ * Static template checks for `fireline lint`: syntax, known variables, placement (PromQL string
+ * literals only, no template in a URL's scheme or host, none in SQL text), literal Kubernetes
+ * names and cache patterns, and a warning for `{{` in fields that are never rendered.
+ * Paths look like `['diagnostics', 1, 'config', 'query']`.
+ */
+export function validateRunbookTemplates(runbook: Runbook): RunbookIssue[] {
+  const issues: RunbookIssue[] = [];
+  for (const [i, trigger] of runbook.triggers.entries()) {
+    if (trigger.type !== 'metric_threshold') continue;
+    const problem = checkField(trigger.metricQuery, 'promql');
+    if (problem) issues.push({ path: ['triggers', i, 'metricQuery'], message: problem, severity: 'error' });
+  }
+  for (const [i, step] of runbook.diagnostics.entries())
+    issues.push(...checkConfig(step.config, diagnosticFields(step), ['diagnostics', i, 'config']));
+  for (const [i, step] of runbook.remediations.entries()) {
+    if (step.action)
+      issues.push(
+        ...checkConfig(step.action.config, actionFields(step.action), [
+          'remediations',
+          i,
+          'action',
+          'config',
+        ]),
+      );
+    const problem = step.instructions === undefined ? undefined : checkField(step.instructions, 'text');
+    if (problem)
+      issues.push({ path: ['remediations', i, 'instructions'], message: problem, severity: 'error' });
+  }
+  return issues;
+}
+
+/** The values templates can read, from an alert and the incident it belongs to. */
+export function templateContext(
+  alert: Alert,
+  incident: { id: string; severity: string; service: string; runbookId: string },
+): TemplateContext {
+  return {
+    alert: {
+      labels: { ...alert.labels },
+      annotations: { ...alert.annotations },
+      fingerprint: alert.fingerprint,
+      status: alert.status,
+      startsAt: alert.startsAt,
+    },
+    incident: {
+      id: incident.id,
+      severity: incident.severity,
+      service: incident.service,
+      runbookId: incident.runbookId,
+    },
+  };
+}
