@@ -1,0 +1,55 @@
+import type { ActionType } from '../../engine/runbook-schema.ts';
+import {
+  type ActionContext,
+  type ActionExecutor,
+  type ActionOutcome,
+  createRegistry,
+  parseAdapterConfig,
+  type Registry,
+} from '../types.ts';
+import { runScriptAction } from './run-script.ts';
+
+/** Any action executor, whatever its config type. */
+export type AnyActionExecutor = ActionExecutor<unknown>;
+
+/** The actions this build ships. A new action type is a file and a line here. */
+export const defaultActionExecutors: readonly AnyActionExecutor[] = [runScriptAction];
+
+/** The action executors by type, and ways to ask and run one on a rendered config. */
+export interface ActionRegistry extends Registry<ActionType, AnyActionExecutor> {
+  /**
+   * Whether the action may be retried after a failed attempt.
+   *
+   * @throws AdapterError (not retryable) for an unknown type or a config that does not fit.
+   */
+  idempotent(type: string, config: unknown): boolean;
+  /**
+   * Validates `config` with the executor's schema and runs it (or describes it, in a dry run).
+   *
+   * @throws AdapterError (not retryable) when no executor exists for `type` ("no executor for
+   *   action type 'rollback' in this build") or the config does not fit; whatever the action throws.
+   */
+  run(type: string, config: unknown, ctx: ActionContext): Promise<ActionOutcome>;
+}
+
+/** Builds the table of action executors; tests and other builds pass their own list. */
+export function createActionRegistry(
+  executors: readonly AnyActionExecutor[] = defaultActionExecutors,
+): ActionRegistry {
+  const registry = createRegistry('action type', executors, (e) => e.type);
+  const resolve = (type: string, config: unknown) => {
+    const executor = registry.require(type);
+    return { executor, parsed: parseAdapterConfig(type, executor.configSchema, config) };
+  };
+  return {
+    ...registry,
+    idempotent(type, config) {
+      const { executor, parsed } = resolve(type, config);
+      return executor.idempotent(parsed);
+    },
+    async run(type, config, ctx) {
+      const { executor, parsed } = resolve(type, config);
+      return executor.run(parsed, ctx);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { DiagnosticType } from '../../engine/runbook-schema.ts';
+import type { Facts } from '../../engine/types.ts';
+import {
+  createRegistry,
+  type DiagnosticContext,
+  type DiagnosticExecutor,
+  parseAdapterConfig,
+  type Registry,
+} from '../types.ts';
+import { httpCheckExecutor } from './http-check.ts';
+import { shellCommandExecutor } from './shell-command.ts';
+
+/** Any diagnostic executor, whatever its config type. */
+export type AnyDiagnosticExecutor = DiagnosticExecutor<unknown>;
+
+/** The executors this build ships. A new diagnostic type is a file and a line here. */
+export const defaultDiagnosticExecutors: readonly AnyDiagnosticExecutor[] = [
+  httpCheckExecutor,
+  shellCommandExecutor,
+];
+
+/** The diagnostic executors by type, and a way to run one on a rendered config. */
+export interface DiagnosticRegistry extends Registry<DiagnosticType, AnyDiagnosticExecutor> {
+  /**
+   * Validates `config` (rendered, so possibly changed by templates) with the executor's schema
+   * and runs it.
+   *
+   * @throws AdapterError (not retryable) when no executor exists for `type` ("no executor for
+   *   diagnostic type 'prometheus_query' in this build") or the config does not fit; whatever
+   *   the executor throws.
+   */
+  run(type: string, config: unknown, ctx: DiagnosticContext): Promise<Facts>;
+}
+
+/** Builds the table of diagnostic executors; tests and other builds pass their own list. */
+export function createDiagnosticRegistry(
+  executors: readonly AnyDiagnosticExecutor[] = defaultDiagnosticExecutors,
+): DiagnosticRegistry {
+  const registry = createRegistry('diagnostic type', executors, (e) => e.type);
+  return {
+    ...registry,
+    async run(type, config, ctx) {
+      const executor = registry.require(type);
+      return executor.run(parseAdapterConfig(type, executor.configSchema, config), ctx);
+    },
+  };
+}
