@@ -1,0 +1,260 @@
+import type { ParseResult } from '@marcbachmann/cel-js';
+import { Environment, EvaluationError, ParseError } from '@marcbachmann/cel-js';
+import type { ReadPath } from './expression-syntax.ts';
+import { readsOf, rewriteJsEquality } from './expression-syntax.ts';
+
+export type { ReadPath } from './expression-syntax.ts';
+export { formatPath, rewriteJsEquality } from './expression-syntax.ts';
+
+/** What evaluating an expression gave: a value, or why it could not be evaluated. */
+export type EvalResult = { ok: true; value: unknown } | { ok: false; reason: string };
+
+/** An expression parsed and checked once, evaluated many times. */
+export interface CompiledExpression {
+  /** As written by the author (before `===` was rewritten). */
+  readonly source: string;
+  /** Variable paths it reads, e.g. `['diagnostics.check_db.status', 'value']`. */
+  readonly reads: string[];
+  /** The same paths as segments, for reading their values out of a context. */
+  readonly readPaths: readonly ReadPath[];
+  /** The CEL type the checker inferred (`bool`, `double`, `dyn`, …). */
+  readonly resultType: string;
+  evaluate(vars: Record<string, unknown>): EvalResult;
+}
+
+/** CEL types a scope variable may declare. `dyn` for values that may be null or of several types. */
+export type CelType = 'bool' | 'double' | 'string' | 'list' | 'map' | 'timestamp' | 'dyn';
+
+/** What an expression may read below a variable. */
+export interface ScopeNode {
+  /** Known keys; when absent, any key below this point is allowed. */
+  readonly fields?: Readonly<Record<string, ScopeNode>>;
+  /** The message for a key that is not in `fields`. */
+  readonly unknown?: (key: string) => string;
+}
+
+/** A root variable: its CEL type and, where known, its shape. */
+export interface ScopeVariable extends ScopeNode {
+  readonly type: CelType;
+}
+
+/** The variables an expression may use; anything else is a compile-time error. */
+export interface ExpressionScope {
+  readonly variables: Readonly<Record<string, ScopeVariable>>;
+  /** The message for a root variable that is not in scope. */
+  readonly unknown?: (name: string) => string;
+}
+
+export type CompileExpressionResult = { ok: true; expr: CompiledExpression } | { ok: false; reason: string };
+
+const CEL_TYPE_NAMES: Record<CelType, string> = {
+  bool: 'bool',
+  double: 'double',
+  string: 'string',
+  list: 'list',
+  map: 'map',
+  timestamp: 'google.protobuf.Timestamp',
+  dyn: 'dyn',
+};
+
+let baseEnvironment: Environment | undefined;
+const environments = new Map<string, Environment>();
+
+/**
+ * Facts arrive as JS numbers (CEL doubles) while authors write `70` (a CEL int). CEL compares
+ * the two fine but has no mixed arithmetic or equality, so `value * 100 > 5` and `count == 0` would
+ * fail; these overloads promote the int to a double.
+ */
+function base(): Environment {
+  if (baseEnvironment) return baseEnvironment;
+  const env = new Environment();
+  const arithmetic: Record<string, (a: number, b: number) => number> = {
+    '+': (a, b) => a + b,
+    '-': (a, b) => a - b,
+    '*': (a, b) => a * b,
+    '/': (a, b) => a / b,
+  };
+  for (const [op, f] of Object.entries(arithmetic)) {
+    env.registerOperator(`double ${op} int`, (a: number, b: bigint) => f(a, Number(b)));
+    env.registerOperator(`int ${op} double`, (a: bigint, b: number) => f(Number(a), b));
+  }
+  // Registers `int == double` and both `!=` too.
+  env.registerOperator('double == int', (a: number, b: bigint) => a === Number(b));
+  baseEnvironment = env;
+  return env;
+}
+
+/** Building an environment is costly: one per distinct set of variable declarations. */
+function environmentFor(scope: ExpressionScope): Environment {
+  const entries = Object.entries(scope.variables).map(([name, v]) => `${name}:${v.type}`);
+  const key = entries.sort().join(',');
+  let env = environments.get(key);
+  if (!env) {
+    env = base().clone();
+    for (const [name, v] of Object.entries(scope.variables))
+      env.registerVariable(name, CEL_TYPE_NAMES[v.type]);
+    environments.set(key, env);
+  }
+  return env;
+}
+
+/** The CEL name of a runtime value's type, for messages such as "expected a bool, got int". */
+export function celTypeName(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'bigint') return 'int';
+  if (typeof value === 'number') return 'double';
+  if (typeof value === 'string') return 'string';
+  if (Array.isArray(value)) return 'list';
+  if (value instanceof Date) return 'timestamp';
+  if (value instanceof Uint8Array) return 'bytes';
+  const name = (value as object).constructor?.name;
+  return name && name !== 'Object' && name !== 'Map' ? name.toLowerCase() : 'map';
+}
+
+/** Reads the value at `path` from `vars`, or `undefined` when some key on the way is absent. */
+export function readPath(vars: unknown, path: ReadPath): unknown {
+  let value = vars;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+function position(source: string, index: number): string {
+  const before = source.slice(0, index).split('\n');
+  const column = (before.at(-1)?.length ?? 0) + 1;
+  return before.length > 1 ? `at line ${before.length}, column ${column}` : `at column ${column}`;
+}
+
+/** "problem (at column 7 of `value >= 90`)": the expression and, when known, where in it. */
+function located(problem: string, source: string, index: number | undefined): string {
+  const where = index === undefined ? 'in' : `${position(source, index)} of`;
+  return `${problem} (${where} \`${source}\`)`;
+}
+
+function checkScope(path: ReadPath, scope: ExpressionScope): string | undefined {
+  const [root, ...rest] = path;
+  const known = Object.keys(scope.variables);
+  if (root === undefined) return undefined;
+  if (!Object.hasOwn(scope.variables, root)) {
+    return scope.unknown?.(root) ?? `unknown variable '${root}' — known: ${known.join(', ')}`;
+  }
+  let node: ScopeNode = scope.variables[root]!;
+  let at = root;
+  for (const key of rest) {
+    if (!node.fields) return undefined;
+    if (!Object.hasOwn(node.fields, key)) {
+      return (
+        node.unknown?.(key) ??
+        `unknown field '${key}' of ${at} — known: ${Object.keys(node.fields).join(', ')}`
+      );
+    }
+    node = node.fields[key]!;
+    at = `${at}.${key}`;
+  }
+  return undefined;
+}
+
+/** Names the reads that are null (or pass through null): the usual cause of "no such overload". */
+function nullHint(paths: readonly ReadPath[], vars: Record<string, unknown>): string {
+  const nulls = new Set<string>();
+  for (const path of paths) {
+    let value: unknown = vars;
+    for (let i = 0; i < path.length; i++) {
+      if (value === null || typeof value !== 'object') break;
+      value = (value as Record<string, unknown>)[path[i]!];
+      if (value === null) {
+        nulls.add(path.slice(0, i + 1).join('.'));
+        break;
+      }
+    }
+  }
+  if (nulls.size === 0) return '';
+  const names = [...nulls];
+  return ` — ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} null`;
+}
+
+function makeExpression(
+  source: string,
+  parsed: ParseResult,
+  reads: readonly { path: ReadPath; text: string }[],
+  resultType: string,
+  originalIndex: (index: number) => number,
+): CompiledExpression {
+  const readPaths = reads.map((r) => r.path);
+  return {
+    source,
+    reads: reads.map((r) => r.text),
+    readPaths,
+    resultType,
+    evaluate(vars) {
+      try {
+        return { ok: true, value: parsed(vars) };
+      } catch (err) {
+        if (!(err instanceof EvaluationError)) throw err;
+        const start = err.range?.start;
+        const problem = `${err.summary}${nullHint(readPaths, vars)}`;
+        return {
+          ok: false,
+          reason: located(problem, source, start === undefined ? undefined : originalIndex(start)),
+        };
+      }
+    },
+  };
+}
+
+/**
+ * Parses and checks a CEL expression once. JavaScript `===` / `!==` are accepted as `==` / `!=`;
+ * reading a variable that is not in `scope` (or a field its shape does not have) is an error.
+ */
+export function compileExpression(source: string, scope: ExpressionScope): CompileExpressionResult {
+  const { text, originalIndex } = rewriteJsEquality(source);
+  let parsed: ParseResult;
+  try {
+    parsed = environmentFor(scope).parse(text);
+  } catch (err) {
+    if (!(err instanceof ParseError)) throw err;
+    const start = err.range?.start;
+    return {
+      ok: false,
+      reason: located(err.summary, source, start === undefined ? undefined : originalIndex(start)),
+    };
+  }
+  const reads = readsOf(parsed.ast);
+  for (const read of reads) {
+    const problem = checkScope(read.path, scope);
+    if (problem) return { ok: false, reason: located(problem, source, originalIndex(read.start)) };
+  }
+  const checked = parsed.check();
+  if (!checked.valid) {
+    const start = checked.error?.range?.start;
+    const summary = checked.error?.summary ?? 'does not type-check';
+    return {
+      ok: false,
+      reason: located(summary, source, start === undefined ? undefined : originalIndex(start)),
+    };
+  }
+  return { ok: true, expr: makeExpression(source, parsed, reads, checked.type ?? 'dyn', originalIndex) };
+}
+
+/** Evaluates an expression that must give a bool (an interpret level or a rule condition). */
+export function evaluateBool(
+  expr: CompiledExpression,
+  vars: Record<string, unknown>,
+): { ok: true; value: boolean } | { ok: false; reason: string } {
+  const result = expr.evaluate(vars);
+  if (!result.ok) return result;
+  if (typeof result.value === 'boolean') return { ok: true, value: result.value };
+  return {
+    ok: false,
+    reason: located(`expected a bool, got ${celTypeName(result.value)}`, expr.source, undefined),
+  };
+}
+
+/** A static check for expressions that must give a bool: `dyn` passes and is checked when run. */
+export function boolTypeProblem(expr: CompiledExpression): string | undefined {
+  if (expr.resultType === 'bool' || expr.resultType === 'dyn') return undefined;
+  return located(`expected a bool, got ${expr.resultType}`, expr.source, undefined);
+}
