@@ -1,0 +1,100 @@
+import { NotFoundError } from '../errors.ts';
+import type { CompiledRunbook } from './compile.ts';
+import { INTERPRET_LEVELS } from './compile.ts';
+import type { CompiledExpression } from './expressions.ts';
+import { evaluateBool, readPath } from './expressions.ts';
+import type { Facts, InterpretLevel, Verdict, VerdictStatus } from './types.ts';
+
+const PREVIEW_CHARS = 80;
+
+/** A short rendering of a fact for a message: numbers as JS prints them (NaN stays NaN). */
+function preview(value: unknown): string {
+  if (value === undefined) return 'absent';
+  const text = typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1)}…` : text;
+}
+
+function noMatchMessage(levels: readonly CompiledExpression[], facts: Facts): string {
+  const shown = new Map<string, string>();
+  for (const expr of levels) {
+    expr.readPaths.forEach((path, i) => {
+      const text = expr.reads[i]!;
+      if (path[0] !== 'now' && !shown.has(text))
+        shown.set(text, `${text} = ${preview(readPath(facts, path))}`);
+    });
+  }
+  const values = shown.size > 0 ? ` (${[...shown.values()].join(', ')})` : '';
+  return `no interpret expression matched${values}`;
+}
+
+function withDuration(verdict: Verdict, durationMs: number | undefined): Verdict {
+  if (durationMs !== undefined) verdict.durationMs = durationMs;
+  return verdict;
+}
+
+/**
+ * Judges a step's facts: `critical`, then `warning`, then `healthy`; the first true expression
+ * wins and is recorded in `matched`. None true → `unknown` (never a silent healthy); an expression
+ * that fails or gives a non-bool → `error`. `now` is what `interpret` sees as `now`.
+ * An unknown `stepId` is a bug and throws.
+ */
+export function judge(
+  compiled: CompiledRunbook,
+  stepId: string,
+  facts: Facts,
+  durationMs?: number,
+  now: Date = new Date(),
+): Verdict {
+  const levels = compiled.interpret.get(stepId);
+  if (!levels) throw new NotFoundError(`diagnostic '${stepId}' in runbook '${compiled.runbook.id}'`);
+  const tried: CompiledExpression[] = [];
+  // Facts are the variables as they are; copied only when an expression reads `now`.
+  const vars = INTERPRET_LEVELS.some((l) => levels[l]?.reads.includes('now')) ? { ...facts, now } : facts;
+  for (const level of INTERPRET_LEVELS) {
+    const expr = levels[level];
+    if (!expr) continue;
+    tried.push(expr);
+    const result = evaluateBool(expr, vars);
+    if (!result.ok) {
+      return withDuration(
+        { stepId, status: 'error', facts, message: `${level} expression failed: ${result.reason}` },
+        durationMs,
+      );
+    }
+    if (result.value) {
+      const matched = { level, expression: expr.source } satisfies {
+        level: InterpretLevel;
+        expression: string;
+      };
+      return withDuration({ stepId, status: level, matched, facts }, durationMs);
+    }
+  }
+  return withDuration(
+    { stepId, status: 'unknown', facts, message: noMatchMessage(tried, facts) },
+    durationMs,
+  );
+}
+
+/** The verdict of a step whose executor failed or timed out: no facts, the reason in words. */
+export function errorVerdict(stepId: string, message: string, durationMs?: number): Verdict {
+  return withDuration({ stepId, status: 'error', facts: {}, message }, durationMs);
+}
+
+const SEVERITY_RANK: Record<VerdictStatus, number> = {
+  healthy: 0,
+  unknown: 1,
+  warning: 2,
+  error: 3,
+  critical: 4,
+};
+
+/**
+ * The worst status across verdicts: critical > error > warning > unknown > healthy.
+ * No verdicts at all is `unknown`: nothing was checked, so nothing is known to be healthy.
+ */
+export function overallStatus(verdicts: readonly Verdict[]): VerdictStatus {
+  if (verdicts.length === 0) return 'unknown';
+  let worst: VerdictStatus = 'healthy';
+  for (const v of verdicts) if (SEVERITY_RANK[v.status] > SEVERITY_RANK[worst]) worst = v.status;
+  return worst;
+}
