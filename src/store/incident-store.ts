@@ -1,0 +1,325 @@
+import type { Redis } from 'ioredis';
+import type { Severity } from '../engine/runbook-schema.ts';
+import type {
+  Decision,
+  Incident,
+  IncidentStatus,
+  PlanStep,
+  PlanStepState,
+  TimelineEvent,
+  Verdict,
+  VerdictStatus,
+} from '../engine/types.ts';
+import { InvalidOperationError, NotFoundError } from '../errors.ts';
+import {
+  decodeIncident,
+  encodeIncident,
+  encodePlan,
+  flag,
+  isStreamId,
+  parseTimelineEntry,
+  type StreamEntry,
+  storeKeys,
+  verdictField,
+} from './keys.ts';
+import { listIncidents } from './list.ts';
+import {
+  type LuaScript,
+  OPEN,
+  runScript,
+  SET_FIELDS,
+  SET_FLAG,
+  SET_STATUS,
+  SWEEP_ONE,
+  UPDATE_STEP,
+} from './scripts.ts';
+
+/** An event to record: the store adds `id` (timeline stream id), `incidentId` and, by default, `at`. */
+export type NewEvent = Omit<TimelineEvent, 'id' | 'incidentId' | 'at'> & { at?: string };
+
+/** Filters of `list`; all given ones must hold. `open: false` means resolved. */
+export interface IncidentFilter {
+  status?: IncidentStatus;
+  service?: string;
+  severity?: Severity;
+  runbookId?: string;
+  open?: boolean;
+}
+
+/** Newest first; `cursor` is the `nextCursor` of the previous page. */
+export interface PageRequest {
+  cursor?: string;
+  limit: number;
+}
+
+/** What `createIncidentStore` needs. */
+export interface IncidentStoreDeps {
+  redis: Redis;
+  /** Key prefix, `fireline` by default; a hash tag (`{fireline}`) for Redis Cluster. */
+  prefix?: string;
+  now?: () => Date;
+  /** Approximate cap of the global events stream. */
+  eventsMaxLen?: number;
+}
+
+/**
+ * Incidents in Redis, safe for many processes at once: every change is one Lua script that
+ * writes only the fields it owns (a verdict, a plan step, a flag) and records its event.
+ */
+export interface IncidentStore {
+  /**
+   * Atomic dedup: when `incident.key` names an open incident, `{ created: false, incidentId }`;
+   * else the incident, its indexes, its dedup key and its `opened` event are written at once.
+   */
+  openIncident(
+    incident: Incident,
+    opened: NewEvent,
+  ): Promise<
+    { created: true; incident: Incident; event: TimelineEvent } | { created: false; incidentId: string }
+  >;
+  get(id: string): Promise<Incident | null>;
+  /** The open incident for a dedup key, if any. */
+  findOpenByKey(key: string): Promise<string | null>;
+  /**
+   * Compare-and-set of the status (`from` must contain the current one) with its event.
+   * `current` is null when there is no such incident. Resolving clears the dedup key.
+   */
+  setStatus(
+    id: string,
+    from: readonly IncidentStatus[],
+    to: IncidentStatus,
+    event: NewEvent,
+  ): Promise<{ ok: true; event: TimelineEvent } | { ok: false; current: IncidentStatus | null }>;
+  /** Stores one verdict (field `v:<stepId>`) with its event. Throws NotFoundError. */
+  setVerdict(id: string, verdict: Verdict, event: NewEvent): Promise<TimelineEvent>;
+  /** Stores the decision, the overall verdict and the plan (replacing any earlier plan). */
+  setDecision(
+    id: string,
+    decision: Decision,
+    overall: VerdictStatus,
+    plan: PlanStep[],
+    event: NewEvent,
+  ): Promise<TimelineEvent>;
+  /**
+   * Compare-and-set of one plan step's state (`from: null` skips the check) and merge of `patch`,
+   * with its event. `current` is null when the incident or the step does not exist.
+   */
+  updatePlanStep(
+    id: string,
+    stepId: string,
+    from: readonly PlanStepState[] | null,
+    patch: Partial<PlanStep>,
+    event: NewEvent,
+  ): Promise<{ ok: true; step: PlanStep; event: TimelineEvent } | { ok: false; current: PlanStep | null }>;
+  /** Sets a flag; records the event only when the value changes. Throws NotFoundError. */
+  setFlag(
+    id: string,
+    flagName: 'acknowledged' | 'escalated',
+    value: boolean,
+    event: NewEvent,
+  ): Promise<{ changed: true; event: TimelineEvent } | { changed: false }>;
+  /** Records an event that changes no field (a note, a notification sent). Throws NotFoundError. */
+  appendEvent(id: string, event: NewEvent): Promise<TimelineEvent>;
+  /** The timeline, oldest first, after the stream id `after` (exclusive). */
+  timeline(id: string, opts?: { after?: string; limit?: number }): Promise<TimelineEvent[]>;
+  list(filter: IncidentFilter, page: PageRequest): Promise<{ items: Incident[]; nextCursor: string | null }>;
+  /** Deletes incidents resolved before `olderThan` (hash, timeline, index entries); returns how many. */
+  sweep(olderThan: Date): Promise<number>;
+  /** Takes a marker when nobody holds it (SET NX PX): true when this call took it. */
+  claim(name: string, ttlMs: number, value?: string): Promise<boolean>;
+  getMarker(name: string): Promise<string | null>;
+  setMarker(name: string, value: string, ttlMs: number): Promise<void>;
+}
+
+const SWEEP_BATCH = 200;
+
+/** An incident store on `redis` under `prefix`. */
+export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
+  const { redis } = deps;
+  const keys = storeKeys(deps.prefix);
+  const now = deps.now ?? (() => new Date());
+  const eventsMaxLen = deps.eventsMaxLen ?? 100_000;
+
+  /** Runs an event-recording script; replies `[code, …]`, with the new event when code is `ok`. */
+  async function record(
+    script: LuaScript,
+    id: string,
+    newEvent: NewEvent,
+    extraKeys: string[],
+    extraArgs: (string | number)[],
+  ): Promise<{ reply: string[]; event: TimelineEvent | null; at: Date }> {
+    const at = now();
+    const { type, actor, message, data } = newEvent;
+    const body: Omit<TimelineEvent, 'id'> = {
+      incidentId: id,
+      type,
+      at: newEvent.at ?? at.toISOString(),
+      actor,
+      message,
+    };
+    if (data !== undefined) body.data = data;
+    const reply = (await runScript(
+      redis,
+      script,
+      [keys.incident(id), keys.timeline(id), keys.events, ...extraKeys],
+      [id, JSON.stringify(body), eventsMaxLen, keys.progress, at.toISOString(), ...extraArgs],
+    )) as string[];
+    const event = reply[0] === 'ok' ? { id: reply[1]!, ...body } : null;
+    return { reply, event, at };
+  }
+
+  async function mustRecord(script: LuaScript, id: string, event: NewEvent, args: (string | number)[]) {
+    const { reply, event: recorded } = await record(script, id, event, [], args);
+    if (reply[0] === 'missing') throw new NotFoundError(`incident ${id}`);
+    if (!recorded) throw new Error(`unexpected store reply ${reply[0]} for incident ${id}`);
+    return recorded;
+  }
+
+  return {
+    async openIncident(incident, opened) {
+      if (incident.status === 'resolved') throw new InvalidOperationError('cannot open a resolved incident');
+      const createdMs = Date.parse(incident.createdAt);
+      if (Number.isNaN(createdMs)) {
+        throw new InvalidOperationError(`incident createdAt '${incident.createdAt}' is not an ISO time`);
+      }
+      const stored: Incident = { ...incident, updatedAt: now().toISOString() };
+      const indexKeys = [
+        keys.dedup(incident.key),
+        keys.incidents,
+        keys.byStatus(incident.status),
+        keys.byService(incident.service),
+        keys.byRunbook(incident.runbookId),
+        keys.bySeverity(incident.severity),
+        keys.open,
+      ];
+      const { reply, event, at } = await record(OPEN, incident.id, opened, indexKeys, [
+        createdMs,
+        keys.prefix,
+        ...encodeIncident(stored),
+      ]);
+      if (reply[0] === 'exists') return { created: false, incidentId: reply[1]! };
+      if (reply[0] === 'conflict') throw new InvalidOperationError(`incident ${incident.id} already exists`);
+      if (!event) throw new Error(`unexpected store reply ${reply[0]} opening incident ${incident.id}`);
+      return { created: true, incident: { ...stored, updatedAt: at.toISOString() }, event };
+    },
+
+    async get(id) {
+      return decodeIncident(await redis.hgetall(keys.incident(id)));
+    },
+
+    async findOpenByKey(key) {
+      const id = await redis.get(keys.dedup(key));
+      if (id === null) return null;
+      const status = await redis.hget(keys.incident(id), 'status');
+      return status !== null && status !== 'resolved' ? id : null;
+    },
+
+    async setStatus(id, from, to, event) {
+      const { reply, event: recorded } = await record(
+        SET_STATUS,
+        id,
+        event,
+        [keys.incidents, keys.open, keys.resolved],
+        [to, keys.prefix, now().getTime(), ...from],
+      );
+      if (recorded) return { ok: true, event: recorded };
+      if (reply[0] === 'missing') return { ok: false, current: null };
+      return { ok: false, current: reply[1] as IncidentStatus };
+    },
+
+    setVerdict(id, verdict, event) {
+      return mustRecord(SET_FIELDS, id, event, ['0', verdictField(verdict.stepId), JSON.stringify(verdict)]);
+    },
+
+    setDecision(id, decision, overall, plan, event) {
+      const fields = ['decision', JSON.stringify(decision), 'overall', overall, ...encodePlan(plan)];
+      return mustRecord(SET_FIELDS, id, event, ['1', ...fields]);
+    },
+
+    async updatePlanStep(id, stepId, from, patch, event) {
+      const check = from === null ? ['0'] : ['1', ...from];
+      const { reply, event: recorded } = await record(
+        UPDATE_STEP,
+        id,
+        event,
+        [],
+        [stepId, JSON.stringify(patch), ...check],
+      );
+      if (recorded) return { ok: true, step: JSON.parse(reply[3]!) as PlanStep, event: recorded };
+      const current = reply[0] === 'conflict' && reply[1] ? (JSON.parse(reply[1]) as PlanStep) : null;
+      return { ok: false, current };
+    },
+
+    async setFlag(id, flagName, value, event) {
+      const { reply, event: recorded } = await record(SET_FLAG, id, event, [], [flagName, flag(value)]);
+      if (reply[0] === 'missing') throw new NotFoundError(`incident ${id}`);
+      return recorded ? { changed: true, event: recorded } : { changed: false };
+    },
+
+    appendEvent(id, event) {
+      return mustRecord(SET_FIELDS, id, event, ['0']);
+    },
+
+    async timeline(id, opts = {}) {
+      const start = opts.after === undefined || opts.after === '0' ? '-' : `(${checkStreamId(opts.after)}`;
+      const entries = (
+        opts.limit === undefined
+          ? await redis.xrange(keys.timeline(id), start, '+')
+          : await redis.xrange(keys.timeline(id), start, '+', 'COUNT', opts.limit)
+      ) as StreamEntry[];
+      return entries.map(parseTimelineEntry);
+    },
+
+    list(filter, page) {
+      return listIncidents(redis, keys, filter, page);
+    },
+
+    async sweep(olderThan) {
+      const cutoff = olderThan.getTime();
+      let removed = 0;
+      let kept = 0;
+      for (;;) {
+        // Deleted ids leave the index, so the next batch starts after the ones the script kept.
+        const ids = await redis.zrangebyscore(
+          keys.resolved,
+          '-inf',
+          `(${cutoff}`,
+          'LIMIT',
+          kept,
+          SWEEP_BATCH,
+        );
+        const results = await Promise.all(
+          ids.map((id) =>
+            runScript(
+              redis,
+              SWEEP_ONE,
+              [keys.incident(id), keys.timeline(id), keys.incidents, keys.open, keys.resolved],
+              [id, keys.prefix, cutoff],
+            ),
+          ),
+        );
+        const deleted = results.filter((r) => r === 1).length;
+        removed += deleted;
+        kept += ids.length - deleted;
+        if (ids.length < SWEEP_BATCH) return removed;
+      }
+    },
+
+    async claim(name, ttlMs, value = '1') {
+      return (await redis.set(keys.marker(name), value, 'PX', ttlMs, 'NX')) === 'OK';
+    },
+
+    getMarker(name) {
+      return redis.get(keys.marker(name));
+    },
+
+    async setMarker(name, value, ttlMs) {
+      await redis.set(keys.marker(name), value, 'PX', ttlMs);
+    },
+  };
+}
+
+function checkStreamId(id: string): string {
+  if (!isStreamId(id)) throw new InvalidOperationError(`'${id}' is not a stream id (expected <ms>-<seq>)`);
+  return id;
+}

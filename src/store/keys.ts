@@ -1,0 +1,219 @@
+import type { Incident, PlanStep, TimelineEvent, Verdict } from '../engine/types.ts';
+import { ConfigError } from '../errors.ts';
+
+/**
+ * How Fireline lays out its data in Redis: key names, the fields of the incident hash, and the
+ * entries of the timeline and events streams. Every key starts with the prefix; with a Redis
+ * Cluster hash-tag prefix (`{fireline}`) all of them share one slot, so multi-key scripts work.
+ */
+
+/** Default prefix of every Fireline key (and of the progress channel). */
+export const DEFAULT_PREFIX = 'fireline';
+
+/** Key names under one prefix. The Lua scripts build the index names with the same patterns. */
+export interface StoreKeys {
+  prefix: string;
+  /** Hash: the incident document, one field per scalar, `v:<stepId>` per verdict, `p:<stepId>` per plan step. */
+  incident(id: string): string;
+  /** Stream: the incident's timeline, one entry per event. */
+  timeline(id: string): string;
+  /** Sorted set of every incident id, scored by creation time (ms). */
+  incidents: string;
+  /** Stream of every event of every incident, capped, for "all incidents" live views. */
+  events: string;
+  /** Pub/sub channel carrying each event as it is recorded. */
+  progress: string;
+  /** String: the open incident id for a dedup key. */
+  dedup(key: string): string;
+  /** String: a worker's idempotence marker. */
+  marker(name: string): string;
+  /** Sorted sets of incident ids, scored by creation time (ms). */
+  byStatus(status: string): string;
+  byService(service: string): string;
+  byRunbook(runbookId: string): string;
+  bySeverity(severity: string): string;
+  /** Sorted set of open (not resolved) incident ids, scored by creation time (ms). */
+  open: string;
+  /** Sorted set of resolved incident ids, scored by resolution time (ms): what `sweep` reads. */
+  resolved: string;
+}
+
+/** The key names for `prefix` (e.g. `fireline` or the cluster hash tag `{fireline}`). */
+export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
+  if (prefix.length === 0 || /\s/.test(prefix)) {
+    throw new ConfigError(`store prefix must be non-empty and without spaces, got '${prefix}'`);
+  }
+  const p = prefix;
+  return {
+    prefix: p,
+    incident: (id) => `${p}:incident:${id}`,
+    timeline: (id) => `${p}:incident:${id}:timeline`,
+    incidents: `${p}:incidents`,
+    events: `${p}:events`,
+    progress: `${p}:progress`,
+    dedup: (key) => `${p}:dedup:${key}`,
+    marker: (name) => `${p}:marker:${name}`,
+    byStatus: (s) => `${p}:index:status:${s}`,
+    byService: (s) => `${p}:index:service:${s}`,
+    byRunbook: (r) => `${p}:index:runbook:${r}`,
+    bySeverity: (s) => `${p}:index:severity:${s}`,
+    open: `${p}:index:open`,
+    resolved: `${p}:index:resolved`,
+  };
+}
+
+// ── incident hash ──────────────────────────────────────────────────────────────────────────
+
+/** Hash field of one verdict. */
+export const verdictField = (stepId: string): string => `v:${stepId}`;
+/** Hash field of one plan step. */
+export const planField = (stepId: string): string => `p:${stepId}`;
+/** Hash field holding the plan's step ids in order (JSON array). */
+export const PLAN_ORDER_FIELD = 'planOrder';
+
+/** The hash fields of a whole incident, as a flat `[field, value, …]` list for HSET. */
+export function encodeIncident(incident: Incident): string[] {
+  const out: string[] = [
+    'id',
+    incident.id,
+    'key',
+    incident.key,
+    'runbookId',
+    incident.runbookId,
+    'runbookName',
+    incident.runbookName,
+    'service',
+    incident.service,
+    'severity',
+    incident.severity,
+    'status',
+    incident.status,
+    'acknowledged',
+    flag(incident.acknowledged),
+    'escalated',
+    flag(incident.escalated),
+    'dryRun',
+    flag(incident.dryRun),
+    'createdAt',
+    incident.createdAt,
+    'updatedAt',
+    incident.updatedAt,
+    'alert',
+    JSON.stringify(incident.alert),
+    ...encodePlan(incident.plan),
+  ];
+  if (incident.resolvedAt !== undefined) out.push('resolvedAt', incident.resolvedAt);
+  if (incident.overall !== undefined) out.push('overall', incident.overall);
+  if (incident.decision !== undefined) out.push('decision', JSON.stringify(incident.decision));
+  for (const verdict of Object.values(incident.verdicts)) {
+    out.push(verdictField(verdict.stepId), JSON.stringify(verdict));
+  }
+  return out;
+}
+
+/** The plan order field followed by one field per step. */
+export function encodePlan(plan: PlanStep[]): string[] {
+  const out = [PLAN_ORDER_FIELD, JSON.stringify(plan.map((s) => s.stepId))];
+  for (const step of plan) out.push(planField(step.stepId), JSON.stringify(step));
+  return out;
+}
+
+/** The incident stored in `hash` (HGETALL), or null when the hash is empty (no such incident). */
+export function decodeIncident(hash: Record<string, string>): Incident | null {
+  if (hash.id === undefined) return null;
+  const verdicts: Record<string, Verdict> = {};
+  const steps = new Map<string, PlanStep>();
+  for (const [field, value] of Object.entries(hash)) {
+    if (field.startsWith('v:')) verdicts[field.slice(2)] = JSON.parse(value) as Verdict;
+    else if (field.startsWith('p:')) steps.set(field.slice(2), JSON.parse(value) as PlanStep);
+  }
+  const order = JSON.parse(hash[PLAN_ORDER_FIELD] ?? '[]') as string[];
+  const plan = order.flatMap((stepId) => steps.get(stepId) ?? []);
+  const incident: Incident = {
+    id: hash.id,
+    key: hash.key ?? '',
+    runbookId: hash.runbookId ?? '',
+    runbookName: hash.runbookName ?? '',
+    service: hash.service ?? '',
+    severity: hash.severity as Incident['severity'],
+    status: hash.status as Incident['status'],
+    acknowledged: hash.acknowledged === '1',
+    escalated: hash.escalated === '1',
+    dryRun: hash.dryRun === '1',
+    createdAt: hash.createdAt ?? '',
+    updatedAt: hash.updatedAt ?? '',
+    alert: JSON.parse(hash.alert ?? 'null') as Incident['alert'],
+    verdicts,
+    plan,
+  };
+  if (hash.resolvedAt !== undefined) incident.resolvedAt = hash.resolvedAt;
+  if (hash.overall !== undefined) incident.overall = hash.overall as Incident['overall'];
+  if (hash.decision !== undefined) incident.decision = JSON.parse(hash.decision) as Incident['decision'];
+  return incident;
+}
+
+/** Boolean as stored in the hash. */
+export const flag = (value: boolean): string => (value ? '1' : '0');
+
+// ── streams and the progress channel ───────────────────────────────────────────────────────
+
+/** Stream entry field holding the event JSON (without its id). */
+export const EVENT_FIELD = 'event';
+/** Global stream entry field holding the event's timeline stream id. */
+export const TIMELINE_ID_FIELD = 'tid';
+
+/** An event read back from a stream, with the id to resume after. */
+export interface CursorEvent {
+  event: TimelineEvent;
+  /** Timeline id when following one incident, global stream id when following all. */
+  cursor: string;
+}
+
+/** What a stream read (XRANGE) returns. */
+export type StreamEntry = [id: string, fields: string[]];
+
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+/** The event of a timeline stream entry; its id is the entry id. */
+export function parseTimelineEntry([id, fields]: StreamEntry): TimelineEvent {
+  const body = fieldOf(fields, EVENT_FIELD);
+  if (body === undefined) throw new Error(`timeline entry ${id} has no '${EVENT_FIELD}' field`);
+  return { id, ...(JSON.parse(body) as Omit<TimelineEvent, 'id'>) };
+}
+
+/** The event of a global stream entry: its id is the timeline id, the cursor the global id. */
+export function parseGlobalEntry([globalId, fields]: StreamEntry): CursorEvent {
+  const body = fieldOf(fields, EVENT_FIELD);
+  const id = fieldOf(fields, TIMELINE_ID_FIELD);
+  if (body === undefined || id === undefined) {
+    throw new Error(`events entry ${globalId} lacks '${EVENT_FIELD}' or '${TIMELINE_ID_FIELD}'`);
+  }
+  return { event: { id, ...(JSON.parse(body) as Omit<TimelineEvent, 'id'>) }, cursor: globalId };
+}
+
+/** A progress channel message: the event (its `id` is the timeline id) and its global stream id. */
+export function parseProgressMessage(message: string): { event: TimelineEvent; globalId: string } {
+  const { globalId, ...event } = JSON.parse(message) as TimelineEvent & { globalId: string };
+  if (typeof globalId !== 'string' || typeof event.id !== 'string') {
+    throw new Error('progress message lacks id or globalId');
+  }
+  return { event, globalId };
+}
+
+/** Orders two stream ids (`ms-seq`, or `ms`, or `0`) numerically: negative, zero or positive. */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs = '0', aSeq = '0'] = a.split('-');
+  const [bMs = '0', bSeq = '0'] = b.split('-');
+  const ms = BigInt(aMs) - BigInt(bMs);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(aSeq) - BigInt(bSeq);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
+}
+
+/** A complete stream id (`<ms>-<seq>`) or a bare `<ms>`. */
+export function isStreamId(id: string): boolean {
+  return /^\d{1,20}(-\d{1,20})?$/.test(id);
+}
