@@ -1,0 +1,247 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { formatIssue, type LocatedIssue, sortIssues } from './engine/runbook-parse.ts';
+import { RunbookSchema } from './engine/runbook-schema.ts';
+import { formatTestResult, runTestCase } from './engine/runbook-test.ts';
+import { hasErrors, loadRunbooks, loadRunbookTests, runbookPathsFor } from './runbooks.ts';
+
+/** Where a command writes; `process.stdout`/`stderr` by default, any writable in tests. */
+export interface CliIo {
+  stdout: { write(chunk: string): unknown };
+  stderr: { write(chunk: string): unknown };
+}
+
+/** Exit codes: 0 clean, 1 the check failed (lint errors, failing tests), 2 the command line is wrong. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  default?: string;
+  /** Allowed values of a string option. */
+  choices?: readonly string[];
+  description: string;
+}
+
+export interface CommandContext {
+  positionals: string[];
+  values: Record<string, string | boolean | undefined>;
+  io: CliIo;
+}
+
+/**
+ * One `fireline` command. Adding a command is adding an entry to `COMMANDS`; a command that needs
+ * heavy modules (bullmq, express) imports them inside `run`, so `lint` and `test` stay fast.
+ */
+export interface CliCommand {
+  summary: string;
+  /** What follows the options in the usage line, e.g. `[paths…]`. */
+  args?: string;
+  options?: Record<string, OptionSpec>;
+  run(ctx: CommandContext): Promise<number>;
+}
+
+const DEFAULT_PATHS = ['runbooks'];
+
+/** The commands, in the order `fireline help` lists them. */
+export const COMMANDS: Record<string, CliCommand> = {
+  lint: {
+    summary: 'Check runbooks and their tests: schema, expressions, references, templates.',
+    args: '[paths…]',
+    options: {
+      format: { type: 'string', default: 'text', choices: ['text', 'json'], description: 'output format' },
+    },
+    run: lint,
+  },
+  test: {
+    summary: 'Run the runbook tests (*.test.yaml) offline; no Redis needed.',
+    args: '[paths…]',
+    run: test,
+  },
+  schema: {
+    summary: 'Print the JSON Schema of a runbook (for editor completion).',
+    run: async ({ io }) => {
+      io.stdout.write(`${JSON.stringify(runbookJsonSchema(), null, 2)}\n`);
+      return EXIT.ok;
+    },
+  },
+  help: {
+    summary: 'Show this help, or a command’s options.',
+    args: '[command]',
+    run: async ({ positionals, io }) => {
+      const name = positionals[0];
+      if (name === undefined) io.stdout.write(usage());
+      else if (isCommand(name)) io.stdout.write(commandUsage(name));
+      else return unknownCommand(name, io);
+      return EXIT.ok;
+    },
+  },
+};
+
+/** Runs `fireline <argv>` and resolves to the exit code; never exits the process itself. */
+export async function main(
+  argv: string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    io.stdout.write(usage());
+    return EXIT.ok;
+  }
+  if (!isCommand(name)) return unknownCommand(name, io);
+  const command = COMMANDS[name]!;
+  const parsed = parseCommandLine(name, command, rest);
+  if (!parsed.ok) {
+    io.stderr.write(`fireline ${name}: ${parsed.message}\n\n${commandUsage(name)}`);
+    return EXIT.usage;
+  }
+  if (parsed.values.help === true) {
+    io.stdout.write(commandUsage(name));
+    return EXIT.ok;
+  }
+  return command.run({ positionals: parsed.positionals, values: parsed.values, io });
+}
+
+/** The JSON Schema of what a runbook author writes (defaults optional), as `fireline schema` prints it. */
+export function runbookJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(RunbookSchema, { io: 'input' });
+  return {
+    $schema,
+    title: 'Fireline runbook',
+    description: 'An executable incident-response runbook (JSON Schema printed by `fireline schema`).',
+    ...rest,
+  };
+}
+
+async function lint({ positionals, values, io }: CommandContext): Promise<number> {
+  const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
+  const loaded = await loadRunbooks(runbookPathsFor(paths));
+  const tests = await loadRunbookTests(paths, loaded.runbooks);
+  const files = [...loaded.files, ...tests.files];
+  const issues = sortIssues([...loaded.issues, ...tests.issues]);
+  if (values.format === 'json') {
+    io.stdout.write(`${JSON.stringify({ files, issues }, null, 2)}\n`);
+  } else {
+    const errors = issues.filter((i) => i.severity === 'error').length;
+    const summary = `${count(files.length, 'file')} checked: ${count(errors, 'error')}, ${count(issues.length - errors, 'warning')}`;
+    io.stdout.write([...issues.map(formatIssue), summary, ''].join('\n'));
+  }
+  return hasErrors(issues) ? EXIT.failed : EXIT.ok;
+}
+
+async function test({ positionals, io }: CommandContext): Promise<number> {
+  const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
+  const loaded = await loadRunbooks(runbookPathsFor(paths));
+  const tests = await loadRunbookTests(paths, loaded.runbooks);
+  const issues: LocatedIssue[] = sortIssues([...loaded.issues, ...tests.issues]);
+  if (tests.files.length === 0)
+    issues.push({
+      file: paths.join(', '),
+      path: '',
+      message: 'no runbook tests (*.test.yaml) found',
+      severity: 'error',
+    });
+  const lines = issues.map(formatIssue);
+  let passed = 0;
+  let failed = 0;
+  for (const suite of tests.suites) {
+    for (const testCase of suite.test.cases) {
+      const result = runTestCase(suite.compiled, testCase, suite.test.defaults);
+      if (result.passed) passed++;
+      else failed++;
+      lines.push(...formatTestResult(suite.compiled.runbook.id, result));
+    }
+  }
+  lines.push(`${passed} passed, ${failed} failed`, '');
+  io.stdout.write(lines.join('\n'));
+  return failed > 0 || hasErrors(issues) ? EXIT.failed : EXIT.ok;
+}
+
+type ParsedCommandLine =
+  | { ok: true; positionals: string[]; values: Record<string, string | boolean | undefined> }
+  | { ok: false; message: string };
+
+function parseCommandLine(name: string, command: CliCommand, args: string[]): ParsedCommandLine {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
+  for (const [key, { type, short, default: value }] of Object.entries(command.options ?? {}))
+    options[key] = { type, ...(short ? { short } : {}), ...(value === undefined ? {} : { default: value }) };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: command.args !== undefined });
+  } catch (err) {
+    // parseArgs reports a bad command line by throwing; its errors carry stable ERR_PARSE_ARGS_* codes.
+    if (!String((err as NodeJS.ErrnoException).code).startsWith('ERR_PARSE_ARGS')) throw err;
+    return { ok: false, message: (err as Error).message };
+  }
+  for (const [key, spec] of Object.entries(command.options ?? {})) {
+    const value = parsed.values[key];
+    if (spec.choices && typeof value === 'string' && !spec.choices.includes(value))
+      return { ok: false, message: `--${key} must be one of ${spec.choices.join(', ')}; got '${value}'` };
+  }
+  if (name === 'help' && parsed.positionals.length > 1)
+    return { ok: false, message: 'expected at most one command name' };
+  return {
+    ok: true,
+    positionals: parsed.positionals,
+    values: parsed.values as Record<string, string | boolean | undefined>,
+  };
+}
+
+function isCommand(name: string): boolean {
+  return Object.hasOwn(COMMANDS, name);
+}
+
+function unknownCommand(name: string, io: CliIo): number {
+  io.stderr.write(`fireline: unknown command '${name}'\n\n${usage()}`);
+  return EXIT.usage;
+}
+
+function usageLine(name: string, command: CliCommand): string {
+  return [
+    'fireline',
+    name,
+    ...(command.options ? ['[options]'] : []),
+    ...(command.args ? [command.args] : []),
+  ].join(' ');
+}
+
+/** The usage of every command. */
+export function usage(): string {
+  const entries = Object.entries(COMMANDS).map(([name, c]) => [usageLine(name, c), c.summary] as const);
+  const width = Math.max(...entries.map(([line]) => line.length));
+  return [
+    'Usage: fireline <command> [options]',
+    '',
+    'Commands:',
+    ...entries.map(([line, summary]) => `  ${line.padEnd(width)}  ${summary}`),
+    '',
+    "Run 'fireline help <command>' for a command's options. Paths default to ./runbooks.",
+    '',
+  ].join('\n');
+}
+
+function commandUsage(name: string): string {
+  const command = COMMANDS[name]!;
+  const options = Object.entries(command.options ?? {}).map(([key, o]) => {
+    const value = o.type === 'string' ? ` <${o.choices?.join('|') ?? 'value'}>` : '';
+    const fallback = o.default === undefined ? '' : ` (default: ${o.default})`;
+    return [`${o.short ? `-${o.short}, ` : ''}--${key}${value}`, `${o.description}${fallback}`] as const;
+  });
+  options.push(['-h, --help', 'show this help']);
+  const width = Math.max(...options.map(([flag]) => flag.length));
+  return [
+    `Usage: ${usageLine(name, command)}`,
+    '',
+    command.summary,
+    '',
+    'Options:',
+    ...options.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`),
+    '',
+  ].join('\n');
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
