@@ -27,11 +27,14 @@ const run = (
   signal = new AbortController().signal,
 ) => shellCommandExecutor.run(cfg(command, extra), { signal });
 
-/** A promise's outcome as a value, so that a rejection is never unhandled while the test waits. */
-function outcome<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+/**
+ * The error a promise rejects with (or one saying it resolved instead), as a value, so that the
+ * rejection is never unhandled while the test waits on something else.
+ */
+function failure(p: Promise<unknown>): Promise<unknown> {
   return p.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
+    (value) => new Error(`expected a rejection, got ${JSON.stringify(value)}`),
+    (error: unknown) => error,
   );
 }
 
@@ -47,6 +50,21 @@ function isGone(pid: number): boolean {
   return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
 }
 
+/** Waits until every pid is gone; fails naming the ones still alive. */
+async function allGone(pids: number[]): Promise<void> {
+  await vi.waitFor(
+    () =>
+      expect(
+        pids.filter((p) => !isGone(p)),
+        'pids still alive',
+      ).toEqual([]),
+    {
+      timeout: 5000,
+      interval: 20,
+    },
+  );
+}
+
 /** Runs a script that writes "$$ <child pids>" to a FIFO, and resolves those pids once written. */
 async function runWithPids(
   script: string,
@@ -55,7 +73,7 @@ async function runWithPids(
 ) {
   const fifo = join(dir, `pids-${randomUUID()}`);
   await runProcess(['mkfifo', fifo], { signal, maxOutputBytes: 1024 });
-  const settled = outcome(start(['sh', '-c', script, fifo], {}, signal));
+  const settled = failure(start(['sh', '-c', script, fifo], {}, signal));
   const written = await Promise.race([
     readFile(fifo, 'utf8'),
     settled.then((o) =>
@@ -124,21 +142,8 @@ describe('shell_command', () => {
       `pids ${pids}`,
     ).toHaveLength(3);
     controller.abort(new DOMException('step timeout', 'TimeoutError'));
-    const result = await settled;
-    expect(result.ok ? result.value : (result.error as Error).message).toMatch(
-      /^shell_command: timed out after \d+\.\ds$/,
-    );
-    await vi.waitFor(
-      () =>
-        expect(
-          pids.filter((p) => !isGone(p)),
-          'pids still alive',
-        ).toEqual([]),
-      {
-        timeout: 5000,
-        interval: 20,
-      },
-    );
+    expect(String(await settled)).toMatch(/^AdapterError: shell_command: timed out after \d+\.\ds$/);
+    await allGone(pids);
   });
 
   it('sends SIGKILL after the grace period to processes that ignore SIGTERM', async () => {
@@ -149,20 +154,10 @@ describe('shell_command', () => {
       (command, _extra, signal) => runProcess(command, { signal, maxOutputBytes: 1024, killGraceMs: 100 }),
     );
     controller.abort();
-    const result = await settled;
-    expect(result.ok ? result.value : result.error).toBeInstanceOf(AdapterError);
-    expect((result as { error: Error }).error.message).toMatch(/^process: cancelled after \d+\.\ds$/);
-    await vi.waitFor(
-      () =>
-        expect(
-          pids.filter((p) => !isGone(p)),
-          'pids still alive',
-        ).toEqual([]),
-      {
-        timeout: 5000,
-        interval: 20,
-      },
-    );
+    const error = await settled;
+    expect(error).toBeInstanceOf(AdapterError);
+    expect((error as AdapterError).message).toMatch(/^process: cancelled after \d+\.\ds$/);
+    await allGone(pids);
   });
 });
 
