@@ -15,7 +15,8 @@ interface Position {
 /**
  * Pages through incidents newest first. It walks the smallest index zset that a filter names
  * (every index is scored by creation time) and checks the other filters on the documents, so a
- * narrow filter reads few incidents. The cursor is `<created ms>:<id>` of the last item returned.
+ * narrow filter reads few incidents. The cursor is `<created ms>:<id>` of the last item returned,
+ * and null when no further incident matches.
  */
 export async function listIncidents(
   redis: Redis,
@@ -57,13 +58,13 @@ export async function listIncidents(
     offset = 0;
     const docs = await load(redis, keys, fresh);
     for (const [i, position] of fresh.entries()) {
-      bound = position;
       const incident = docs[i];
-      if (incident && matches(incident, filter)) items.push(incident);
-      if (items.length === page.limit) {
-        const more = i < fresh.length - 1 || fetched === BATCH;
-        return { items, nextCursor: more ? `${position.score}:${position.id}` : null };
+      if (incident && matches(incident, filter)) {
+        // One match past the page proves there is a next page; its cursor is the page's last item.
+        if (items.length === page.limit) return { items, nextCursor: `${bound!.score}:${bound!.id}` };
+        items.push(incident);
       }
+      bound = position;
     }
     if (fetched < BATCH) return { items, nextCursor: null };
   }
