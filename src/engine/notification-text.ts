@@ -1,0 +1,32 @@
+import type { NotificationKind } from '../adapters/types.ts';
+import type { Incident } from './types.ts';
+
+/**
+ * The words of a notification, whatever the channel renders them into. Built from the incident
+ * document only; untrusted alert text is shown as text, and each channel escapes it for itself.
+ */
+export function notificationText(
+  kind: NotificationKind,
+  incident: Incident,
+  stepId?: string,
+): { title: string; text: string } {
+  const alertname = incident.alert.labels.alertname ?? incident.alert.source;
+  const title = `${incident.severity} ${incident.service}: ${incident.runbookName} (${alertname})`;
+  const verdicts = Object.values(incident.verdicts)
+    .map((v) => `${v.stepId}: ${v.status}`)
+    .join(', ');
+  const step = stepId ? incident.plan.find((s) => s.stepId === stepId) : undefined;
+  const lines: Record<NotificationKind, string> = {
+    opened: `Incident ${incident.id} opened; diagnostics are running.`,
+    update: [
+      `Diagnosed ${incident.overall ?? 'unknown'}${verdicts ? ` — ${verdicts}` : ''}.`,
+      incident.plan.length
+        ? `Plan: ${incident.plan.map((s) => `${s.name} [${s.kind}]`).join('; ')}.`
+        : 'No rule matched: no remediation planned.',
+    ].join('\n'),
+    approval_needed: `Approval needed for "${step?.name ?? stepId}" on incident ${incident.id}.`,
+    escalation: `Incident ${incident.id} escalated${incident.acknowledged ? '' : ' (not acknowledged)'}.`,
+    resolved: `Incident ${incident.id} resolved.`,
+  };
+  return { title, text: lines[kind] };
+}

@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { incidentKey, matchTriggers } from '../engine/triggers.ts';
+import type { Alert, Incident } from '../engine/types.ts';
+import { jobIds } from '../queues.ts';
+import type { PipelineDeps } from '../workers/deps.ts';
+import { cancelEscalation, resolveIncident } from '../workers/operations.ts';
+
+/** What happened to one alert for one runbook (or to an alert no runbook matched). */
+export type IntakeOutcome =
+  | { outcome: 'opened'; runbookId: string; incidentId: string }
+  | { outcome: 'attached'; runbookId: string; incidentId: string }
+  | { outcome: 'resolved_event'; runbookId: string; incidentId: string; autoResolved: boolean }
+  | { outcome: 'no_open_incident'; runbookId: string }
+  | { outcome: 'no_runbook' };
+
+/** Sortable by time, unique, and safe as a BullMQ job id part (no ':', never all digits). */
+export function newIncidentId(now: Date): string {
+  return `inc-${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+export type Intake = (
+  alert: Alert,
+  opts?: { runbookId?: string; actor?: string },
+) => Promise<IntakeOutcome[]>;
+
+/**
+ * Trigger intake: every runbook whose trigger matches gets the alert. A firing alert opens an
+ * incident, or attaches to the open one with the same key (atomic in Redis, so concurrent
+ * duplicates make one incident); the trigger job is added with a deterministic id. A resolved
+ * alert adds an event, cancels the escalation timer and never triggers a remediation.
+ * Resolves only once everything is in Redis: the HTTP layer may then answer 2xx.
+ */
+export function createIntake(deps: PipelineDeps): Intake {
+  return async (alert, opts = {}) => {
+    const runbooks = opts.runbookId
+      ? [deps.catalog.require(opts.runbookId).runbook]
+      : matchTriggers(
+          deps.catalog.all().map((c) => c.runbook),
+          alert,
+        );
+    if (runbooks.length === 0) return [{ outcome: 'no_runbook' }];
+    const actor = opts.actor ?? `alert:${alert.source}`;
+    return Promise.all(
+      runbooks.map(async (runbook): Promise<IntakeOutcome> => {
+        const key = incidentKey(runbook, alert);
+        if (alert.status === 'resolved') {
+          const incidentId = await deps.store.findOpenByKey(key);
+          if (!incidentId) return { outcome: 'no_open_incident', runbookId: runbook.id };
+          await deps.store.appendEvent(incidentId, {
+            type: 'alert.resolved',
+            actor,
+            message: `Alert ${alert.labels.alertname ?? ''} resolved at the source`,
+            data: { fingerprint: alert.fingerprint, endsAt: alert.endsAt },
+          });
+          await cancelEscalation(deps, incidentId, 'the alert resolved');
+          if (runbook.autoResolve)
+            await resolveIncident(deps, incidentId, actor, 'alert resolved (autoResolve)');
+          return {
+            outcome: 'resolved_event',
+            runbookId: runbook.id,
+            incidentId,
+            autoResolved: runbook.autoResolve,
+          };
+        }
+        const now = deps.now();
+        const incident: Incident = {
+          id: newIncidentId(now),
+          key,
+          runbookId: runbook.id,
+          runbookName: runbook.name,
+          service: runbook.service,
+          severity: runbook.severity,
+          status: 'triggered',
+          acknowledged: false,
+          escalated: false,
+          dryRun: deps.dryRun || runbook.dryRun,
+          createdAt: now.toISOString(),
+          updatedAt: now.toISOString(),
+          alert,
+          verdicts: {},
+          plan: [],
+        };
+        const opened = await deps.store.openIncident(incident, {
+          type: 'incident.opened',
+          actor,
+          message: `Runbook "${runbook.name}" triggered by ${alert.labels.alertname ?? alert.source}`,
+          data: { fingerprint: alert.fingerprint, labels: alert.labels },
+        });
+        if (opened.created) {
+          await deps.queues.add(
+            'trigger',
+            { incidentId: incident.id },
+            { jobId: jobIds.trigger(incident.id) },
+          );
+          return { outcome: 'opened', runbookId: runbook.id, incidentId: incident.id };
+        }
+        const existing = await deps.store.get(opened.incidentId);
+        await deps.store.appendEvent(opened.incidentId, {
+          type: 'alert.refired',
+          actor,
+          message: `Alert fired again (fingerprint ${alert.fingerprint})`,
+          data: { fingerprint: alert.fingerprint, startsAt: alert.startsAt },
+        });
+        // An earlier delivery may have opened the incident and then failed to add its trigger job
+        // (we answered 503, the sender retried): adding it again heals that; the id makes it a no-op.
+        if (existing?.status === 'triggered')
+          await deps.queues.add(
+            'trigger',
+            { incidentId: opened.incidentId },
+            { jobId: jobIds.trigger(opened.incidentId) },
+          );
+        return { outcome: 'attached', runbookId: runbook.id, incidentId: opened.incidentId };
+      }),
+    );
+  };
+}

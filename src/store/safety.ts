@@ -1,0 +1,69 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Remediation safety state in Redis (DESIGN.md "Remediation safety"): one action at a time per
+ * target, an hourly budget per action and target, a cooldown per step and target, and the
+ * at-most-once marker of each action of an incident. Every check-and-change is one atomic step.
+ */
+export interface Safety {
+  /** One remediation per target at a time; `owner` (the job id) must release it. */
+  lockTarget(target: string, owner: string, ttlMs: number): Promise<boolean>;
+  unlockTarget(target: string, owner: string): Promise<void>;
+  /**
+   * Counts one run against `max` per rolling hour; false (and nothing counted) when the budget is
+   * spent. `member` makes a re-run of the same job count once.
+   */
+  takeBudget(actionType: string, target: string, max: number, member: string): Promise<boolean>;
+  /** False while the step is cooling down on that target; otherwise starts the cooldown. */
+  startCooldown(stepId: string, target: string, cooldownMs: number): Promise<boolean>;
+  /**
+   * Records that an action is starting. Returns the previous record: null the first time; `started`
+   * when a worker died mid-action (outcome unknown); or the final outcome of an earlier run.
+   */
+  markStarted(incidentId: string, stepId: string): Promise<string | null>;
+  markFinished(incidentId: string, stepId: string, outcome: string): Promise<void>;
+}
+
+const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+const BUDGET = `
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 3600000)
+if redis.call('ZSCORE', KEYS[1], ARGV[3]) then return 1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now, ARGV[3])
+redis.call('PEXPIRE', KEYS[1], 3600000)
+return 1`;
+const MARK_STARTED = `
+local prev = redis.call('GET', KEYS[1])
+if not prev then redis.call('SET', KEYS[1], 'started', 'PX', ARGV[1]) end
+return prev`;
+
+/** Markers outlive any plausible retry of the action (a week). */
+const MARKER_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export function createSafety(redis: Redis, prefix: string, now: () => number = Date.now): Safety {
+  const key = (...parts: string[]) => [prefix, ...parts].join(':');
+  return {
+    async lockTarget(target, owner, ttlMs) {
+      return (await redis.set(key('lock', target), owner, 'PX', ttlMs, 'NX')) === 'OK';
+    },
+    async unlockTarget(target, owner) {
+      await redis.eval(UNLOCK, 1, key('lock', target), owner);
+    },
+    async takeBudget(actionType, target, max, member) {
+      return (await redis.eval(BUDGET, 1, key('budget', actionType, target), now(), max, member)) === 1;
+    },
+    async startCooldown(stepId, target, cooldownMs) {
+      if (cooldownMs <= 0) return true;
+      return (await redis.set(key('cooldown', stepId, target), '1', 'PX', cooldownMs, 'NX')) === 'OK';
+    },
+    async markStarted(incidentId, stepId) {
+      return (await redis.eval(MARK_STARTED, 1, key('action', incidentId, stepId), MARKER_TTL_MS)) as
+        | string
+        | null;
+    },
+    async markFinished(incidentId, stepId, outcome) {
+      await redis.set(key('action', incidentId, stepId), outcome, 'PX', MARKER_TTL_MS);
+    },
+  };
+}

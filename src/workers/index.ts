@@ -1,0 +1,108 @@
+import { type Job, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUES, type QueueName } from '../queues.ts';
+import { createCoordinatorProcessor } from './coordinator.ts';
+import { createDecisionProcessor } from './decision.ts';
+import type { PipelineDeps } from './deps.ts';
+import { createDiagnosticProcessor } from './diagnostic.ts';
+import { createNotificationProcessor } from './notification.ts';
+import { createRemediationProcessor } from './remediation.ts';
+
+type Processor = (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown>;
+
+export interface WorkerSettings {
+  diagnosticConcurrency: number;
+  /** Remediations started per minute across every worker (a Redis-held limit). */
+  remediationRatePerMinute: number;
+  /** Remediations running at once across every worker (a Redis-held limit). */
+  remediationConcurrency: number;
+  /** Tests shorten BullMQ's stall detection (30 s by default). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+}
+
+const PROCESSORS: Record<QueueName, (deps: PipelineDeps) => Processor> = {
+  triggers: createCoordinatorProcessor,
+  diagnostics: createDiagnosticProcessor,
+  decisions: createDecisionProcessor,
+  remediations: createRemediationProcessor,
+  notifications: createNotificationProcessor,
+};
+
+export interface RunningWorkers {
+  workers: Worker[];
+  /** Waits for active jobs up to `deadlineMs`, then forces; idempotent. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/**
+ * Starts one BullMQ worker per named queue, each on its own blocking connection. Sets the
+ * remediation queue's global rate limit and concurrency (held in Redis, so they bind every worker
+ * process) and the retention sweep scheduler.
+ */
+export async function startWorkers(
+  deps: PipelineDeps,
+  connection: () => Redis,
+  queues: readonly QueueName[],
+  settings: WorkerSettings,
+): Promise<RunningWorkers> {
+  const remediations = deps.queues.byName.remediations;
+  if (queues.includes(QUEUES.remediations)) {
+    await remediations.setGlobalConcurrency(settings.remediationConcurrency);
+    await remediations.setGlobalRateLimit(settings.remediationRatePerMinute, 60_000);
+  }
+  if (queues.includes(QUEUES.triggers))
+    await deps.queues.byName.triggers.upsertJobScheduler(
+      'retention-sweep',
+      { every: 3600_000 },
+      { name: 'sweep', data: {} },
+    );
+
+  const connections: Redis[] = [];
+  const workers = queues.map((name) => {
+    const conn = connection();
+    connections.push(conn);
+    const opts: WorkerOptions = {
+      connection: conn,
+      prefix: deps.queues.prefix,
+      concurrency:
+        name === QUEUES.diagnostics
+          ? settings.diagnosticConcurrency
+          : name === QUEUES.remediations
+            ? settings.remediationConcurrency
+            : 10,
+      ...(settings.lockDurationMs ? { lockDuration: settings.lockDurationMs } : {}),
+      ...(settings.stalledIntervalMs ? { stalledInterval: settings.stalledIntervalMs } : {}),
+    };
+    const worker = new Worker(name, PROCESSORS[name](deps), opts);
+    const log = deps.logger.child({ queue: name });
+    worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err }, 'job failed'));
+    worker.on('error', (err) => log.error({ err }, 'worker error'));
+    return worker;
+  });
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  let closing: Promise<void> | undefined;
+  return {
+    workers,
+    close(deadlineMs) {
+      closing ??= (async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), deadlineMs);
+        });
+        const graceful = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);
+        if ((await Promise.race([graceful, deadline])) === 'late') {
+          // Abort the signals of active jobs: executors kill their processes and sockets, and the
+          // jobs go back to the queue for another worker.
+          deps.logger.warn({ deadlineMs }, 'active jobs did not finish in time; cancelling them');
+          for (const w of workers) w.cancelAllJobs('shutdown');
+          await graceful;
+        }
+        clearTimeout(timer);
+        await Promise.all(connections.map((c) => c.quit()));
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import { nextStatusAfterPlan } from '../engine/incident-state.ts';
+import type { Incident, IncidentStatus, PlanStep } from '../engine/types.ts';
+import { InvalidOperationError, NotFoundError } from '../errors.ts';
+import { jobIds } from '../queues.ts';
+import type { PipelineDeps } from './deps.ts';
+
+/**
+ * The operations a responder (API, CLI, Slack button) or a worker performs on an incident. Each
+ * is one compare-and-set in the store plus a timeline event naming who did it; an operation the
+ * incident's state does not allow throws InvalidOperationError with the reason.
+ */
+
+const OPEN: readonly IncidentStatus[] = [
+  'triggered',
+  'diagnosing',
+  'diagnosed',
+  'awaiting_approval',
+  'remediating',
+  'awaiting_responder',
+];
+
+async function requireIncident(deps: PipelineDeps, id: string): Promise<Incident> {
+  const incident = await deps.store.get(id);
+  if (!incident) throw new NotFoundError(`incident '${id}'`);
+  return incident;
+}
+
+function requireStep(incident: Incident, stepId: string): PlanStep {
+  const step = incident.plan.find((s) => s.stepId === stepId);
+  if (!step) throw new NotFoundError(`step '${stepId}' in the plan of incident '${incident.id}'`);
+  return step;
+}
+
+function requireOpen(incident: Incident, verb: string): void {
+  if (incident.status === 'resolved')
+    throw new InvalidOperationError(`cannot ${verb}: incident ${incident.id} is resolved`);
+}
+
+export interface Approval {
+  user: string;
+  comment?: string;
+}
+
+/** Approves a step waiting for approval and queues its remediation (once). */
+export async function approveStep(
+  deps: PipelineDeps,
+  incidentId: string,
+  stepId: string,
+  who: Approval,
+): Promise<PlanStep> {
+  const incident = await requireIncident(deps, incidentId);
+  requireOpen(incident, 'approve');
+  requireStep(incident, stepId);
+  const at = deps.now().toISOString();
+  const res = await deps.store.updatePlanStep(
+    incidentId,
+    stepId,
+    ['awaiting_approval'],
+    { state: 'approved', by: who.user, at, ...(who.comment ? { comment: who.comment } : {}) },
+    {
+      type: 'remediation.approved',
+      actor: who.user,
+      message: `${who.user} approved ${stepId}${who.comment ? `: ${who.comment}` : ''}`,
+      data: { stepId, comment: who.comment },
+    },
+  );
+  if (!res.ok)
+    throw new InvalidOperationError(`cannot approve ${stepId}: it is ${res.current?.state ?? 'missing'}`);
+  await deps.queues.add(
+    'remediate',
+    { incidentId, runbookId: incident.runbookId, stepId },
+    { jobId: jobIds.remediate(incidentId, stepId), attempts: 1 },
+  );
+  await refreshStatus(deps, incidentId);
+  return res.step;
+}
+
+/** Rejects a step waiting for approval: it never runs. */
+export async function rejectStep(
+  deps: PipelineDeps,
+  incidentId: string,
+  stepId: string,
+  who: Approval,
+): Promise<PlanStep> {
+  const incident = await requireIncident(deps, incidentId);
+  requireOpen(incident, 'reject');
+  requireStep(incident, stepId);
+  const res = await deps.store.updatePlanStep(
+    incidentId,
+    stepId,
+    ['awaiting_approval'],
+    {
+      state: 'rejected',
+      by: who.user,
+      at: deps.now().toISOString(),
+      ...(who.comment ? { comment: who.comment } : {}),
+    },
+    {
+      type: 'remediation.rejected',
+      actor: who.user,
+      message: `${who.user} rejected ${stepId}${who.comment ? `: ${who.comment}` : ''}`,
+      data: { stepId, comment: who.comment },
+    },
+  );
+  if (!res.ok)
+    throw new InvalidOperationError(`cannot reject ${stepId}: it is ${res.current?.state ?? 'missing'}`);
+  await refreshStatus(deps, incidentId);
+  return res.step;
+}
+
+/** Ticks a manual step off the responder's checklist. */
+export async function completeStep(
+  deps: PipelineDeps,
+  incidentId: string,
+  stepId: string,
+  who: Approval,
+): Promise<PlanStep> {
+  const incident = await requireIncident(deps, incidentId);
+  requireOpen(incident, 'complete a step');
+  const step = requireStep(incident, stepId);
+  if (step.kind !== 'manual')
+    throw new InvalidOperationError(`cannot complete ${stepId}: it is ${step.kind}, not manual`);
+  const res = await deps.store.updatePlanStep(
+    incidentId,
+    stepId,
+    ['pending'],
+    {
+      state: 'done',
+      by: who.user,
+      at: deps.now().toISOString(),
+      ...(who.comment ? { comment: who.comment } : {}),
+    },
+    {
+      type: 'step.completed',
+      actor: who.user,
+      message: `${who.user} completed ${stepId}`,
+      data: { stepId, comment: who.comment },
+    },
+  );
+  if (!res.ok)
+    throw new InvalidOperationError(`cannot complete ${stepId}: it is ${res.current?.state ?? 'missing'}`);
+  await refreshStatus(deps, incidentId);
+  return res.step;
+}
+
+/** A responder has it: the escalation timer stops. Acknowledging twice is allowed and says so. */
+export async function acknowledge(
+  deps: PipelineDeps,
+  incidentId: string,
+  user: string,
+): Promise<{ changed: boolean }> {
+  const incident = await requireIncident(deps, incidentId);
+  requireOpen(incident, 'acknowledge');
+  const res = await deps.store.setFlag(incidentId, 'acknowledged', true, {
+    type: 'incident.acknowledged',
+    actor: user,
+    message: `${user} acknowledged the incident`,
+  });
+  if (res.changed) await cancelEscalation(deps, incidentId, `acknowledged by ${user}`);
+  return res;
+}
+
+/** Resolves an open incident: escalation cancelled, dedup key freed (a new alert opens a new one). */
+export async function resolveIncident(
+  deps: PipelineDeps,
+  incidentId: string,
+  user: string,
+  comment?: string,
+): Promise<void> {
+  const incident = await requireIncident(deps, incidentId);
+  requireOpen(incident, 'resolve');
+  const res = await deps.store.setStatus(incidentId, OPEN, 'resolved', {
+    type: 'incident.resolved',
+    actor: user,
+    message: `${user} resolved the incident${comment ? `: ${comment}` : ''}`,
+    data: { comment },
+  });
+  if (!res.ok)
+    throw new InvalidOperationError(`cannot resolve: incident ${incidentId} is ${res.current ?? 'gone'}`);
+  await cancelEscalation(deps, incidentId, 'the incident was resolved');
+}
+
+/** Removes a pending escalation timer; a timer already running re-checks the incident itself. */
+export async function cancelEscalation(
+  deps: PipelineDeps,
+  incidentId: string,
+  reason: string,
+): Promise<boolean> {
+  const removed = await deps.queues.byName.notifications.remove(jobIds.escalate(incidentId));
+  if (removed === 1)
+    await deps.store.appendEvent(incidentId, {
+      type: 'escalation.cancelled',
+      actor: 'system',
+      message: `Escalation cancelled: ${reason}`,
+    });
+  return removed === 1;
+}
+
+/**
+ * Moves the incident to the status its plan implies (awaiting approval, remediating, awaiting the
+ * responder). Compare-and-set; retried when another worker moved it meanwhile.
+ */
+export async function refreshStatus(deps: PipelineDeps, incidentId: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const incident = await requireIncident(deps, incidentId);
+    if (incident.status === 'resolved' || !incident.decision) return;
+    const next = nextStatusAfterPlan(incident.plan);
+    if (next === incident.status) return;
+    const res = await deps.store.setStatus(incidentId, [incident.status], next, {
+      type: 'incident.status',
+      actor: 'system',
+      message: `Incident is now ${next.replaceAll('_', ' ')}`,
+      data: { from: incident.status, to: next },
+    });
+    if (res.ok) return;
+  }
+  throw new InvalidOperationError(`incident ${incidentId}: status kept changing under refreshStatus`);
+}
+
+/** The kill switch: pausing the remediations queue stops every worker from taking an action. */
+export async function setRemediationsPaused(
+  deps: PipelineDeps,
+  paused: boolean,
+): Promise<{ paused: boolean }> {
+  const queue = deps.queues.byName.remediations;
+  if (paused) await queue.pause();
+  else await queue.resume();
+  return { paused: await queue.isPaused() };
+}
