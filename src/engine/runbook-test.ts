@@ -49,7 +49,7 @@ export const TestExpectSchema = z
 
 export const TestCaseSchema = z.strictObject({
   name: z.string().min(1),
-  /** The time the decision sees as `now` (ISO 8601); a fixed default keeps tests reproducible. */
+  /** What `interpret` and the decision see as `now` (ISO 8601); a fixed default keeps tests reproducible. */
   now: z.iso.datetime({ offset: true }).optional(),
   alert: z
     .strictObject({
@@ -160,19 +160,20 @@ export function runTestCase(
   const { runbook } = compiled;
   const failures: TestFailure[] = [];
   const verdicts: Record<string, Verdict> = {};
+  const now = new Date(testCase.now ?? DEFAULT_TEST_NOW);
   for (const step of runbook.diagnostics) {
     const given = testCase.diagnostics[step.id];
     if (given?.error !== undefined) verdicts[step.id] = errorVerdict(step.id, given.error);
     else if (given?.verdict !== undefined)
       verdicts[step.id] = { stepId: step.id, status: given.verdict, facts: given.facts ?? {} };
-    else if (given?.facts !== undefined) verdicts[step.id] = judge(compiled, step.id, given.facts);
+    else if (given?.facts !== undefined)
+      verdicts[step.id] = judge(compiled, step.id, given.facts, undefined, now);
     else if (defaults.verdict !== undefined)
       verdicts[step.id] = { stepId: step.id, status: defaults.verdict, facts: {} };
     else failures.push({ field: `diagnostics.${step.id}`, expected: 'a result in the case', actual: 'none' });
   }
   if (failures.length > 0) return { name: testCase.name, passed: false, failures };
 
-  const now = new Date(testCase.now ?? DEFAULT_TEST_NOW);
   const decision = decide(compiled, {
     verdicts,
     alert: testAlert(compiled, testCase, now),

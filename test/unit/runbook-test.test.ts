@@ -179,6 +179,42 @@ describe('runTestCase', () => {
   });
 });
 
+const ROLLOUT_RUNBOOK = `id: rollout
+name: Rollout
+severity: P3
+service: api
+triggers: [{ type: manual }]
+diagnostics:
+  - id: deploy
+    name: Last rollout
+    type: shell_command
+    config: { command: [kubectl, get, deploy, api, -o, json] }
+    interpret:
+      warning: now - timestamp(json.at) < duration("30m")
+      healthy: now - timestamp(json.at) >= duration("30m")
+decisionTree: []
+remediations: []
+escalation: { primary: '#api' }
+`;
+
+describe('runTestCase: now', () => {
+  const rollout = parseRunbook(ROLLOUT_RUNBOOK, 'rollout.yaml');
+  it.each([
+    { name: 'the default now is 2025-01-01T12:00:00Z', now: undefined, verdict: 'warning' },
+    { name: 'a case sets now for interpret', now: '2025-01-01T13:00:00Z', verdict: 'healthy' },
+  ])('$name', ({ name, now, verdict }) => {
+    if (!rollout.ok)
+      throw new Error(`test bug: ROLLOUT_RUNBOOK does not load: ${rollout.issues.map(formatIssue)}`);
+    const testCase = TestCaseSchema.parse({
+      name,
+      now,
+      diagnostics: { deploy: { facts: { json: { at: '2025-01-01T11:45:00Z' } } } },
+      expect: { verdicts: { deploy: verdict } },
+    });
+    expect(runTestCase(rollout.compiled, testCase)).toEqual({ name, passed: true, failures: [] });
+  });
+});
+
 const VALID_TEST = `runbook: db
 cases:
   - name: pool exhausted
