@@ -118,7 +118,7 @@ async function lint({ positionals, values, io }: CommandContext): Promise<number
   const loaded = await loadRunbooks(runbookPathsFor(paths));
   const tests = await loadRunbookTests(paths, loaded.runbooks);
   const files = [...loaded.files, ...tests.files];
-  const issues = sortIssues([...loaded.issues, ...tests.issues]);
+  const issues = mergeIssues(loaded.issues, tests.issues);
   if (values.format === 'json') {
     io.stdout.write(`${JSON.stringify({ files, issues }, null, 2)}\n`);
   } else {
@@ -133,7 +133,7 @@ async function test({ positionals, io }: CommandContext): Promise<number> {
   const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
   const loaded = await loadRunbooks(runbookPathsFor(paths));
   const tests = await loadRunbookTests(paths, loaded.runbooks);
-  const issues: LocatedIssue[] = sortIssues([...loaded.issues, ...tests.issues]);
+  const issues = mergeIssues(loaded.issues, tests.issues);
   if (tests.files.length === 0)
     issues.push({
       file: paths.join(', '),
@@ -240,6 +240,12 @@ function commandUsage(name: string): string {
     ...options.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`),
     '',
   ].join('\n');
+}
+
+/** Both loaders walk the same paths, so a path that cannot be read is reported by each: keep one. */
+function mergeIssues(...lists: LocatedIssue[][]): LocatedIssue[] {
+  const byText = new Map(lists.flat().map((i) => [`${i.severity} ${formatIssue(i)}`, i]));
+  return sortIssues([...byText.values()]);
 }
 
 function count(n: number, noun: string): string {
