@@ -1,18 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { renderTemplate, type TemplateContext } from '../../src/engine/template.ts';
+import { renderTemplate } from '../../src/engine/template.ts';
+import { contextWithLabels } from '../fixtures/template-context.ts';
 
-function ctx(labels: Record<string, string>): TemplateContext {
-  return {
-    alert: {
-      labels,
-      annotations: { summary: 'p99 over 2s' },
-      fingerprint: 'a1b2c3d4e5f60718',
-      status: 'firing',
-      startsAt: '2024-05-01T03:00:00Z',
-    },
-    incident: { id: 'inc-1', severity: 'P1', service: 'payment', runbookId: 'payment-slow' },
-  };
-}
+const ctx = contextWithLabels;
 
 /** An independent reading of PromQL string literals: the code around them and their decoded values. */
 function lexPromql(q: string): { code: string[]; literals: string[] } {
