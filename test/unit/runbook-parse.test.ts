@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   formatIssue,
-  formatPath,
-  type LocatedIssue,
+  formatIssuePath,
   locate,
   parseRunbook,
   readYaml,
@@ -198,38 +196,6 @@ describe('parseRunbook', () => {
   });
 });
 
-describe('seed payment runbook, transcribed as-is', () => {
-  const file = 'test/fixtures/seed-payment-runbook.yaml';
-  const result = parseRunbook(readFileSync(file, 'utf8'), file);
-  const issues: LocatedIssue[] = result.ok ? result.warnings : result.issues;
-
-  it('does not load', () => {
-    expect(result.ok).toBe(false);
-  });
-
-  it.each([
-    { id: 'scale_db_connections', path: 'decisionTree[0].then[1]', line: 78 },
-    { id: 'escalate_infra', path: 'decisionTree[2].then[1]', line: 87 },
-    { id: 'enable_circuit_breaker', path: 'decisionTree[3].then[0]', line: 91 },
-    { id: 'notify_downstream', path: 'decisionTree[3].then[1]', line: 92 },
-    { id: 'capture_error_samples', path: 'decisionTree[4].then[0]', line: 96 },
-  ])('names the undefined remediation $id at its list item', ({ id, path, line }) => {
-    const found = issues
-      .filter((i) => i.path === path)
-      .map(({ line, column, message }) => ({ line, column, message }));
-    expect(found).toEqual([{ line, column: 9, message: `unknown remediation '${id}'` }]);
-  });
-
-  it.each([
-    { path: 'diagnostics[3].config.command', line: 52, says: 'expected an argv array' },
-    { path: 'remediations[0].action.config.script', line: 108, says: "unknown key 'script'" },
-    { path: 'diagnostics[4].interpret.warning', line: 71, says: '' },
-  ])('also reports $path', ({ path, line, says }) => {
-    const found = issues.filter((i) => i.path === path && i.message.includes(says)).map((i) => i.line);
-    expect(found).toEqual([line]);
-  });
-});
-
 describe('formatIssue', () => {
   it.each([
     {
@@ -272,14 +238,14 @@ describe('formatIssue', () => {
   });
 });
 
-describe('formatPath', () => {
+describe('formatIssuePath', () => {
   it.each([
     { path: ['decisionTree', 0, 'then', 1], text: 'decisionTree[0].then[1]' },
     { path: [], text: '' },
     { path: ['cases', 2, 'diagnostics', 'check-db'], text: 'cases[2].diagnostics.check-db' },
     { path: ['labels', 'app.kubernetes.io/name'], text: 'labels["app.kubernetes.io/name"]' },
   ])('$text', ({ path, text }) => {
-    expect(formatPath(path)).toBe(text);
+    expect(formatIssuePath(path)).toBe(text);
   });
 });
 
