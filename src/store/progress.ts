@@ -1,0 +1,305 @@
+import type { Redis } from 'ioredis';
+import type { TimelineEvent } from '../engine/types.ts';
+import { InvalidOperationError } from '../errors.ts';
+import {
+  type CursorEvent,
+  compareStreamIds,
+  isStreamId,
+  parseGlobalEntry,
+  parseProgressMessage,
+  parseTimelineEntry,
+  type StoreKeys,
+  type StreamEntry,
+  storeKeys,
+} from './keys.ts';
+
+/** Receives each event once, in order, with the id to resume after (SSE `Last-Event-ID`). */
+export type OnEvent = (event: TimelineEvent, cursorId: string) => void;
+
+/** What a hub (or a one-off `follow`) needs. */
+export interface ProgressDeps {
+  /** For XRANGE replays. */
+  redis: Redis;
+  /** A new connection for SUBSCRIBE; the hub owns it and quits it on close. */
+  createSubscriber: () => Redis;
+  prefix?: string;
+  /** Errors that belong to no follower: subscriber connection errors, unreadable messages. */
+  onError?: (err: unknown) => void;
+}
+
+/** A running follower. */
+export interface FollowHandle {
+  stop(): Promise<void>;
+}
+
+/** Options of one follower. */
+export interface FollowOptions {
+  /**
+   * Called when this follower fails (its `onEvent` threw, or a replay failed); the follower is
+   * stopped first. Without it the hub's `onError` gets the error, and without that it is thrown
+   * as an uncaught exception: never silent.
+   */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * One subscriber connection per process, multiplexed to any number of followers. Each follower
+ * replays its stream (an incident's timeline, or the global events stream) and then gets live
+ * events, with no gap and no duplicate. When the subscriber reconnects, every follower replays
+ * from its last event, so events published while the connection was down are not lost.
+ */
+export interface ProgressHub {
+  /**
+   * Follows one incident (cursor: its timeline id) or all (`incidentId` null; cursor: the global
+   * events stream id) after `fromId` (exclusive; `'0'` or undefined: from the start).
+   */
+  follow(
+    incidentId: string | null,
+    fromId: string | undefined,
+    onEvent: OnEvent,
+    opts?: FollowOptions,
+  ): Promise<FollowHandle>;
+  /** Stops every follower and quits the subscriber. Idempotent. */
+  close(): Promise<void>;
+}
+
+const REPLAY_BATCH = 500;
+
+/** A hub on `deps`; it connects the subscriber at the first `follow`. */
+export function createProgressHub(deps: ProgressDeps): ProgressHub {
+  const keys = storeKeys(deps.prefix);
+  const followers = new Set<Follower>();
+  let subscriber: Redis | null = null;
+  let subscribed: Promise<void> | null = null;
+  let everSubscribed = false;
+  /** The subscription is known to be active, so followers may deliver live events directly. */
+  let connected = false;
+  let closed: Promise<void> | null = null;
+
+  const report = (err: unknown) => {
+    if (deps.onError) deps.onError(err);
+    else
+      queueMicrotask(() => {
+        throw err;
+      });
+  };
+
+  function subscribe(): Promise<void> {
+    if (subscribed) return subscribed;
+    const sub = deps.createSubscriber();
+    subscriber = sub;
+    sub.on('message', (_channel: string, message: string) => {
+      let parsed: ReturnType<typeof parseProgressMessage>;
+      try {
+        parsed = parseProgressMessage(message);
+      } catch (err) {
+        report(err);
+        return;
+      }
+      for (const follower of followers) follower.offer(parsed.event, parsed.globalId);
+    });
+    // From the drop until the resubscription is confirmed, messages may be missing: hold live
+    // events back, then replay what the gap lost.
+    sub.on('close', () => {
+      connected = false;
+      for (const follower of followers) follower.hold();
+    });
+    sub.on('ready', () => {
+      if (!everSubscribed) return;
+      // ioredis re-sends SUBSCRIBE before it emits `ready`, so the PING reply comes after its reply.
+      sub.ping().then(
+        () => {
+          connected = true;
+          for (const follower of followers) follower.sync().catch((err: unknown) => follower.fail(err));
+        },
+        (err: unknown) => {
+          // Dropped again: the next `ready` resyncs. Anything else is a real failure.
+          if (sub.status === 'ready') report(err);
+        },
+      );
+    });
+    sub.on('end', () => {
+      if (closed) return;
+      const err = new Error('progress subscriber connection ended and will not reconnect');
+      for (const follower of followers) follower.fail(err);
+    });
+    if (deps.onError) sub.on('error', deps.onError);
+    subscribed = sub.subscribe(keys.progress).then(
+      () => {
+        everSubscribed = true;
+        connected = true;
+      },
+      (err: unknown) => {
+        subscribed = null;
+        subscriber = null;
+        sub.disconnect();
+        throw err;
+      },
+    );
+    return subscribed;
+  }
+
+  return {
+    async follow(incidentId, fromId, onEvent, opts = {}) {
+      if (closed) throw new InvalidOperationError('progress hub is closed');
+      const start = fromId === undefined ? '0' : fromId;
+      if (!isStreamId(start)) throw new InvalidOperationError(`'${start}' is not a stream id`);
+      const follower = new Follower(deps.redis, keys, incidentId, start, onEvent, {
+        isConnected: () => connected,
+        onFail: (err) => {
+          followers.delete(follower);
+          (opts.onError ?? report)(err);
+        },
+      });
+      // Subscribe first, buffer, then replay: whatever the replay misses, the buffer holds.
+      followers.add(follower);
+      try {
+        await subscribe();
+        await follower.sync();
+      } catch (err) {
+        follower.stop();
+        followers.delete(follower);
+        throw err;
+      }
+      return {
+        async stop() {
+          follower.stop();
+          followers.delete(follower);
+        },
+      };
+    },
+
+    close() {
+      closed ??= (async () => {
+        for (const follower of followers) follower.stop();
+        followers.clear();
+        const sub = subscriber;
+        subscriber = null;
+        // Before the subscription is up, disconnect: that rejects the pending `follow` calls.
+        if (!sub) return;
+        const ended = new Promise((resolve) => sub.once('end', resolve));
+        if (everSubscribed) await sub.quit();
+        else sub.disconnect();
+        await ended; // so that `close` means the connection is gone, not going
+      })();
+      return closed;
+    },
+  };
+}
+
+/**
+ * Follows `incidentId` (or all incidents, when null) without a hub: for one consumer. `stop()`
+ * unsubscribes and quits the subscriber connection.
+ */
+export async function follow(
+  deps: ProgressDeps,
+  incidentId: string | null,
+  fromId: string | undefined,
+  onEvent: OnEvent,
+  opts?: FollowOptions,
+): Promise<FollowHandle> {
+  const hub = createProgressHub(deps);
+  try {
+    await hub.follow(incidentId, fromId, onEvent, opts);
+  } catch (err) {
+    await hub.close();
+    throw err;
+  }
+  return { stop: () => hub.close() };
+}
+
+/** One follower: buffers live events while it replays, and delivers each cursor at most once. */
+class Follower {
+  private last: string;
+  /** Live events held while replaying; a new follower buffers until its first replay ends. */
+  private buffer: CursorEvent[] | null = [];
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: StoreKeys,
+    private readonly incidentId: string | null,
+    fromId: string,
+    private readonly onEvent: OnEvent,
+    private readonly hub: { isConnected: () => boolean; onFail: (err: unknown) => void },
+  ) {
+    this.last = fromId;
+  }
+
+  /** A live event from the channel. */
+  offer(event: TimelineEvent, globalId: string): void {
+    if (this.incidentId !== null && event.incidentId !== this.incidentId) return;
+    const entry = { event, cursor: this.incidentId === null ? globalId : event.id };
+    if (this.buffer) this.buffer.push(entry);
+    else this.deliver(entry);
+  }
+
+  /** Replays from the last delivered id, then flushes the live events buffered meanwhile. */
+  sync(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.again = true;
+    this.running ??= this.replayUntilCaughtUp();
+    return this.running;
+  }
+
+  /** Buffers live events from now on, until the next `sync` ends while the hub is connected. */
+  hold(): void {
+    if (!this.stopped) this.buffer ??= [];
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.buffer = null;
+  }
+
+  private async replayUntilCaughtUp(): Promise<void> {
+    this.buffer ??= [];
+    try {
+      while (this.again && !this.stopped) {
+        this.again = false; // a reconnect during this replay asks for one more
+        for (;;) {
+          const page = await this.readAfter(this.last);
+          for (const entry of page) this.deliver(entry);
+          if (page.length < REPLAY_BATCH || this.stopped) break;
+        }
+      }
+    } finally {
+      // Cleared in the same tick as the flush below, so a later `sync` always starts a new replay.
+      this.running = null;
+    }
+    if (!this.hub.isConnected()) return; // the resync after the reconnect flushes
+    const buffered = this.buffer ?? [];
+    this.buffer = null;
+    for (const entry of buffered) this.deliver(entry);
+  }
+
+  private async readAfter(after: string): Promise<CursorEvent[]> {
+    const key = this.incidentId === null ? this.keys.events : this.keys.timeline(this.incidentId);
+    const start = after === '0' ? '-' : `(${after}`;
+    const entries = (await this.redis.xrange(key, start, '+', 'COUNT', REPLAY_BATCH)) as StreamEntry[];
+    if (this.incidentId === null) return entries.map(parseGlobalEntry);
+    return entries.map((entry) => {
+      const event = parseTimelineEntry(entry);
+      return { event, cursor: event.id };
+    });
+  }
+
+  private deliver({ event, cursor }: CursorEvent): void {
+    if (this.stopped || compareStreamIds(cursor, this.last) <= 0) return;
+    this.last = cursor;
+    try {
+      this.onEvent(event, cursor);
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Stops this follower and reports `err`, once. */
+  fail(err: unknown): void {
+    if (this.stopped) return;
+    this.stop();
+    this.hub.onFail(err);
+  }
+}
