@@ -65,6 +65,19 @@ export const COMMANDS: Record<string, CliCommand> = {
       return EXIT.ok;
     },
   },
+  start: {
+    summary: 'Run Fireline: API, workers and dashboard (role all), or one role of a split deployment.',
+    options: {
+      role: {
+        type: 'string',
+        default: 'all',
+        choices: ['all', 'api', 'worker'],
+        description: 'what this process runs',
+      },
+      queues: { type: 'string', description: 'worker role: comma-separated queues (default: all five)' },
+    },
+    run: async (ctx) => (await import('./start-command.ts')).runStart(ctx),
+  },
   help: {
     summary: 'Show this help, or a command’s options.',
     args: '[command]',

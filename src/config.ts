@@ -29,6 +29,9 @@ export const ConfigSchema = z.object({
   /** Remediations running at once across all workers. */
   FIRELINE_REMEDIATION_CONCURRENCY: Int(2, 1),
   FIRELINE_RETENTION_DAYS: Int(90, 1),
+  /** How long a worker's job lock lasts, and how often stalled jobs (their worker died) are looked for. */
+  FIRELINE_LOCK_DURATION_MS: Int(30_000, 500),
+  FIRELINE_STALLED_INTERVAL_MS: Int(30_000, 500),
   /** How long shutdown waits for active jobs before it forces. */
   FIRELINE_SHUTDOWN_TIMEOUT_MS: Int(10_000, 0),
 });

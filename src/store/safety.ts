@@ -6,7 +6,11 @@ import type { Redis } from 'ioredis';
  * at-most-once marker of each action of an incident. Every check-and-change is one atomic step.
  */
 export interface Safety {
-  /** One remediation per target at a time; `owner` (the job id) must release it. */
+  /**
+   * One remediation per target at a time; `owner` (the job id) must release it. Re-entrant for the
+   * same owner: a job handed to a new worker after its first worker died takes its own lock back
+   * instead of waiting for it to expire.
+   */
   lockTarget(target: string, owner: string, ttlMs: number): Promise<boolean>;
   unlockTarget(target: string, owner: string): Promise<void>;
   /**
@@ -24,6 +28,11 @@ export interface Safety {
   markFinished(incidentId: string, stepId: string, outcome: string): Promise<void>;
 }
 
+const LOCK = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 const BUDGET = `
 local now = tonumber(ARGV[1])
@@ -45,7 +54,7 @@ export function createSafety(redis: Redis, prefix: string, now: () => number = D
   const key = (...parts: string[]) => [prefix, ...parts].join(':');
   return {
     async lockTarget(target, owner, ttlMs) {
-      return (await redis.set(key('lock', target), owner, 'PX', ttlMs, 'NX')) === 'OK';
+      return (await redis.eval(LOCK, 1, key('lock', target), owner, ttlMs)) === 1;
     },
     async unlockTarget(target, owner) {
       await redis.eval(UNLOCK, 1, key('lock', target), owner);

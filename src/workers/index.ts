@@ -16,7 +16,7 @@ export interface WorkerSettings {
   remediationRatePerMinute: number;
   /** Remediations running at once across every worker (a Redis-held limit). */
   remediationConcurrency: number;
-  /** Tests shorten BullMQ's stall detection (30 s by default). */
+  /** How soon a dead worker's job is handed to another (BullMQ defaults: 30 s each). */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
 }
