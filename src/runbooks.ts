@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import type { CompiledRunbook } from './engine/compile.ts';
 import { type LocatedIssue, locateIssue, parseRunbook, sortIssues } from './engine/runbook-parse.ts';
 import { checkRunbookTest, parseRunbookTestFile, type RunbookTestFile } from './engine/runbook-test.ts';
+import { RunbookValidationError } from './errors.ts';
 
 /**
  * Finds and loads runbook files (`*.yaml`, `*.yml`) and their tests (`*.test.yaml`) from files and
@@ -72,6 +73,17 @@ export async function loadRunbooks(paths: readonly string[]): Promise<LoadedRunb
     runbooks.push(result.compiled);
   }
   return { runbooks, files, issues: sortIssues(issues) };
+}
+
+/**
+ * The runbooks under `paths` for a process that serves them: a set with any error is refused
+ * with a `RunbookValidationError` naming every issue (warnings are not errors).
+ */
+export async function requireRunbooks(paths: readonly string[]): Promise<CompiledRunbook[]> {
+  const { runbooks, issues } = await loadRunbooks(paths);
+  const errors = issues.filter((i) => i.severity === 'error');
+  if (errors.length > 0) throw new RunbookValidationError(errors);
+  return runbooks;
 }
 
 /** Loads every `*.test.yaml` under `paths` and checks it against the runbook it names. */
