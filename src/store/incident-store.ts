@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import type { Severity } from '../engine/runbook-schema.ts';
 import type {
   Decision,
   Incident,
@@ -22,7 +21,7 @@ import {
   storeKeys,
   verdictField,
 } from './keys.ts';
-import { listIncidents } from './list.ts';
+import { type IncidentFilter, listIncidents, type PageRequest } from './list.ts';
 import {
   type LuaScript,
   OPEN,
@@ -34,23 +33,10 @@ import {
   UPDATE_STEP,
 } from './scripts.ts';
 
+export type { IncidentFilter, PageRequest } from './list.ts';
+
 /** An event to record: the store adds `id` (timeline stream id), `incidentId` and, by default, `at`. */
 export type NewEvent = Omit<TimelineEvent, 'id' | 'incidentId' | 'at'> & { at?: string };
-
-/** Filters of `list`; all given ones must hold. `open: false` means resolved. */
-export interface IncidentFilter {
-  status?: IncidentStatus;
-  service?: string;
-  severity?: Severity;
-  runbookId?: string;
-  open?: boolean;
-}
-
-/** Newest first; `cursor` is the `nextCursor` of the previous page. */
-export interface PageRequest {
-  cursor?: string;
-  limit: number;
-}
 
 /** What `createIncidentStore` needs. */
 export interface IncidentStoreDeps {
@@ -147,8 +133,8 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
     newEvent: NewEvent,
     extraKeys: string[],
     extraArgs: (string | number)[],
+    at = now(),
   ): Promise<{ reply: string[]; event: TimelineEvent | null; at: Date }> {
-    const at = now();
     const { type, actor, message, data } = newEvent;
     const body: Omit<TimelineEvent, 'id'> = {
       incidentId: id,
@@ -182,7 +168,6 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
       if (Number.isNaN(createdMs)) {
         throw new InvalidOperationError(`incident createdAt '${incident.createdAt}' is not an ISO time`);
       }
-      const stored: Incident = { ...incident, updatedAt: now().toISOString() };
       const indexKeys = [
         keys.dedup(incident.key),
         keys.incidents,
@@ -195,12 +180,12 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
       const { reply, event, at } = await record(OPEN, incident.id, opened, indexKeys, [
         createdMs,
         keys.prefix,
-        ...encodeIncident(stored),
+        ...encodeIncident(incident), // the script sets updatedAt to the event's time
       ]);
       if (reply[0] === 'exists') return { created: false, incidentId: reply[1]! };
       if (reply[0] === 'conflict') throw new InvalidOperationError(`incident ${incident.id} already exists`);
       if (!event) throw new Error(`unexpected store reply ${reply[0]} opening incident ${incident.id}`);
-      return { created: true, incident: { ...stored, updatedAt: at.toISOString() }, event };
+      return { created: true, incident: { ...incident, updatedAt: at.toISOString() }, event };
     },
 
     async get(id) {
@@ -215,12 +200,14 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
     },
 
     async setStatus(id, from, to, event) {
+      const at = now(); // one time for resolvedAt and the resolved index score
       const { reply, event: recorded } = await record(
         SET_STATUS,
         id,
         event,
         [keys.incidents, keys.open, keys.resolved],
-        [to, keys.prefix, now().getTime(), ...from],
+        [to, keys.prefix, at.getTime(), ...from],
+        at,
       );
       if (recorded) return { ok: true, event: recorded };
       if (reply[0] === 'missing') return { ok: false, current: null };

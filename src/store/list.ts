@@ -1,8 +1,23 @@
 import type { Redis } from 'ioredis';
-import type { Incident } from '../engine/types.ts';
+import type { Severity } from '../engine/runbook-schema.ts';
+import type { Incident, IncidentStatus } from '../engine/types.ts';
 import { InvalidOperationError } from '../errors.ts';
-import type { IncidentFilter, PageRequest } from './incident-store.ts';
 import { decodeIncident, type StoreKeys } from './keys.ts';
+
+/** Filters of `list`; all given ones must hold. `open: false` means resolved. */
+export interface IncidentFilter {
+  status?: IncidentStatus;
+  service?: string;
+  severity?: Severity;
+  runbookId?: string;
+  open?: boolean;
+}
+
+/** Newest first; `cursor` is the `nextCursor` of the previous page. */
+export interface PageRequest {
+  cursor?: string;
+  limit: number;
+}
 
 const BATCH = 100;
 
