@@ -64,7 +64,7 @@ function afterAppends(n: number): { onAppended: (count: number) => void; reached
 }
 
 beforeEach(() => {
-  prefix = `t-${randomUUID()}`;
+  prefix = `{t-${randomUUID()}}`; // a Redis Cluster hash tag, as production may use
   redis = clients.create();
   store = createIncidentStore({ redis, prefix });
   subscribers = [];
