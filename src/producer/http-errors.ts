@@ -1,0 +1,96 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { ZodError } from 'zod';
+import { FirelineError, InvalidOperationError, NotFoundError, RunbookValidationError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+/** One failing field of a request: `alerts.0.labels`, and what was wrong. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * Answers with an RFC 9457 problem document (`application/problem+json`): a clear `detail`, and
+ * the failing field paths in `errors` when the request itself was wrong.
+ */
+export function sendProblem(
+  res: Response,
+  status: number,
+  title: string,
+  detail: string,
+  extra: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+): void {
+  if (extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(extra.retryAfterSeconds));
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: 'about:blank',
+        title,
+        status,
+        detail,
+        ...(extra.errors ? { errors: extra.errors } : {}),
+      }),
+    );
+}
+
+export function fieldErrors(err: ZodError): FieldError[] {
+  return err.issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
+}
+
+/** Thrown by handlers to answer 503: the request may succeed later (Redis down, overloaded). */
+export class UnavailableError extends FirelineError {
+  constructor(message: string) {
+    super('UNAVAILABLE', message);
+  }
+}
+
+/** Seconds a client should wait before retrying a 503. */
+export const RETRY_AFTER_SECONDS = 5;
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+/**
+ * The last middleware: maps errors to problem documents. Expected failures carry their own status;
+ * anything else is logged with its stack and answered 500 without internals.
+ */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const e = err as BodyParserError;
+    if (e?.type === 'entity.too.large')
+      return sendProblem(
+        res,
+        413,
+        'Payload Too Large',
+        `the request body is larger than the limit of ${e.limit} bytes`,
+      );
+    if (e?.type === 'entity.parse.failed')
+      return sendProblem(res, 400, 'Bad Request', `the body is not valid JSON: ${e.message}`, {
+        errors: [{ field: '(body)', message: 'invalid JSON' }],
+      });
+    if (err instanceof ZodError)
+      return sendProblem(res, 400, 'Bad Request', 'the request does not match the expected shape', {
+        errors: fieldErrors(err),
+      });
+    if (err instanceof NotFoundError) return sendProblem(res, 404, 'Not Found', err.message);
+    if (err instanceof InvalidOperationError) return sendProblem(res, 409, 'Conflict', err.message);
+    if (err instanceof RunbookValidationError)
+      return sendProblem(res, 422, 'Unprocessable Content', err.message, {
+        errors: err.issues.map((i) => ({
+          field: `${i.file}${i.line ? `:${i.line}` : ''} ${i.path}`.trim(),
+          message: i.message,
+        })),
+      });
+    if (err instanceof UnavailableError)
+      return sendProblem(res, 503, 'Service Unavailable', err.message, {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
+    logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    sendProblem(res, 500, 'Internal Server Error', 'the request failed on the server; see the Fireline logs');
+  };
+}
