@@ -1,5 +1,5 @@
 import type { CompiledRunbook } from './compile.ts';
-import type { CompiledExpression } from './expressions.ts';
+import type { CompiledExpression, ReadPath } from './expressions.ts';
 import { evaluateBool, formatPath, readPath } from './expressions.ts';
 import type { DecisionRule, Runbook } from './runbook-schema.ts';
 import type { Alert, Decision, PlanStep, RuleRationale, Verdict } from './types.ts';
@@ -19,55 +19,95 @@ export const NO_VERDICT = 'no verdict: treated as status error with no facts';
 
 const MISSING_VERDICT = Object.freeze({ status: 'error', facts: Object.freeze({}) });
 
-interface DecisionContext {
-  readonly vars: Record<string, unknown>;
-  /** Diagnostics of the runbook that have no verdict in the input. */
-  readonly missing: ReadonlySet<string>;
+/** How to read one rationale value out of the context, worked out once per runbook. */
+interface Accessor {
+  readonly key: string;
+  readonly path: ReadPath;
+  /** Set when the path is under `diagnostics.<id>`. */
+  readonly diagnostic?: { readonly id: string; readonly key: string };
 }
 
-function contextOf(runbook: Runbook, input: DecisionInput): DecisionContext {
-  const diagnostics: Record<string, unknown> = {};
-  const missing = new Set<string>();
-  for (const { id } of runbook.diagnostics) {
-    // A verdict has `status` and `facts`; conditions may read nothing else (compile checks that).
-    if (Object.hasOwn(input.verdicts, id)) diagnostics[id] = input.verdicts[id];
-    else {
-      diagnostics[id] = MISSING_VERDICT;
-      missing.add(id);
-    }
-  }
-  const ageMinutes = (input.now.getTime() - Date.parse(input.incident.createdAt)) / 60_000;
-  const incident = { ...input.incident, ageMinutes };
-  return { vars: { diagnostics, alert: input.alert, incident, now: input.now }, missing };
+interface RulePlan {
+  readonly rule: DecisionRule;
+  readonly condition: CompiledExpression | null;
+  readonly accessors: readonly Accessor[];
 }
 
-function valuesOf(expr: CompiledExpression, context: DecisionContext): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  expr.readPaths.forEach((path, i) => {
-    if (path[0] === 'diagnostics' && path[1] !== undefined && context.missing.has(path[1])) {
-      values[formatPath(path.slice(0, 2))] = NO_VERDICT;
-    }
-    const value = readPath(context.vars, path);
-    values[expr.reads[i]!] =
-      value === undefined ? ABSENT : value instanceof Date ? value.toISOString() : value;
+interface DecisionPlan {
+  readonly stepIds: readonly string[];
+  readonly readsIncident: boolean;
+  readonly rules: readonly RulePlan[];
+}
+
+const plans = new WeakMap<CompiledRunbook, DecisionPlan>();
+
+function planOf(compiled: CompiledRunbook): DecisionPlan {
+  let plan = plans.get(compiled);
+  if (plan) return plan;
+  const rules = compiled.runbook.decisionTree.map((rule, i): RulePlan => {
+    const condition = compiled.conditions[i] ?? null;
+    const accessors = (condition?.readPaths ?? []).map((path, j): Accessor => {
+      const key = condition!.reads[j]!;
+      const id = path[0] === 'diagnostics' ? path[1] : undefined;
+      return id === undefined
+        ? { key, path }
+        : { key, path, diagnostic: { id, key: formatPath(path.slice(0, 2)) } };
+    });
+    return { rule, condition, accessors };
   });
+  plan = {
+    stepIds: compiled.runbook.diagnostics.map((d) => d.id),
+    readsIncident: rules.some((r) => r.accessors.some((a) => a.path[0] === 'incident')),
+    rules,
+  };
+  plans.set(compiled, plan);
+  return plan;
+}
+
+function contextOf(plan: DecisionPlan, input: DecisionInput): Record<string, unknown> {
+  // A verdict has `status` and `facts`; conditions may read nothing else (compile checks that).
+  let diagnostics: Record<string, unknown> = input.verdicts;
+  for (const id of plan.stepIds) {
+    if (Object.hasOwn(input.verdicts, id)) continue;
+    diagnostics = {};
+    for (const each of plan.stepIds) {
+      diagnostics[each] = Object.hasOwn(input.verdicts, each) ? input.verdicts[each] : MISSING_VERDICT;
+    }
+    break;
+  }
+  // Only a runbook whose conditions read `incident` pays for its age.
+  const incident = plan.readsIncident
+    ? { ...input.incident, ageMinutes: (input.now.getTime() - Date.parse(input.incident.createdAt)) / 60_000 }
+    : input.incident;
+  return { diagnostics, alert: input.alert, incident, now: input.now };
+}
+
+function valuesOf(accessors: readonly Accessor[], vars: Record<string, unknown>): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const { key, path, diagnostic } of accessors) {
+    if (diagnostic && (vars.diagnostics as Record<string, unknown>)[diagnostic.id] === MISSING_VERDICT) {
+      values[diagnostic.key] = NO_VERDICT;
+    }
+    const value = readPath(vars, path);
+    values[key] = value === undefined ? ABSENT : value instanceof Date ? value.toISOString() : value;
+  }
   return values;
 }
 
 function ruleRationale(
   index: number,
-  rule: DecisionRule,
+  plan: RulePlan,
   expr: CompiledExpression,
-  context: DecisionContext,
+  vars: Record<string, unknown>,
 ) {
-  const result = evaluateBool(expr, context.vars);
+  const result = evaluateBool(expr, vars);
   const entry: RuleRationale = {
     index,
-    description: rule.description,
+    description: plan.rule.description,
     condition: expr.source,
     matched: result.ok && result.value,
-    values: valuesOf(expr, context),
-    then: [...rule.then],
+    values: valuesOf(plan.accessors, vars),
+    then: [...plan.rule.then],
   };
   if (!result.ok) entry.error = result.reason;
   return entry;
@@ -80,15 +120,15 @@ function ruleRationale(
  * counts as not held and its error is in the rationale. Only rules that were reached are recorded.
  */
 export function decide(compiled: CompiledRunbook, input: DecisionInput): Decision {
-  const context = contextOf(compiled.runbook, input);
+  const plan = planOf(compiled);
+  const vars = contextOf(plan, input);
   const remediations = new Set<string>();
   const rationale: RuleRationale[] = [];
   let held = false;
   let otherwiseApplied = false;
-  const rules = compiled.runbook.decisionTree;
-  for (let index = 0; index < rules.length; index++) {
-    const rule = rules[index]!;
-    const condition = compiled.conditions[index];
+  for (let index = 0; index < plan.rules.length; index++) {
+    const rulePlan = plan.rules[index]!;
+    const { rule, condition } = rulePlan;
     if (!condition) {
       otherwiseApplied = !held;
       rationale.push({
@@ -102,7 +142,7 @@ export function decide(compiled: CompiledRunbook, input: DecisionInput): Decisio
       if (otherwiseApplied) for (const id of rule.then) remediations.add(id);
       continue;
     }
-    const entry = ruleRationale(index, rule, condition, context);
+    const entry = ruleRationale(index, rulePlan, condition, vars);
     rationale.push(entry);
     if (!entry.matched) continue;
     held = true;

@@ -155,3 +155,31 @@ export function readsOf(ast: ASTNode): Read[] {
   visit(ast, new Set(), out);
   return [...out.values()];
 }
+
+/** A call on a string literal, such as `duration('5m')`, whose value never changes. */
+export interface LiteralCall {
+  readonly start: number;
+  readonly end: number;
+  /** The CEL type of its value. */
+  readonly type: string;
+}
+
+const FOLDABLE: Readonly<Record<string, string>> = {
+  duration: 'google.protobuf.Duration',
+  timestamp: 'google.protobuf.Timestamp',
+};
+
+/** The `duration('…')` and `timestamp('…')` calls on string literals, in source order. */
+export function literalCalls(node: ASTNode, out: LiteralCall[] = []): LiteralCall[] {
+  if (node.op === 'call') {
+    const [name, args] = node.args;
+    const [arg] = args;
+    const type = Object.hasOwn(FOLDABLE, name) ? FOLDABLE[name] : undefined;
+    if (type && args.length === 1 && arg?.op === 'value' && typeof arg.args === 'string') {
+      out.push({ start: node.start, end: node.end, type });
+      return out;
+    }
+  }
+  for (const child of children(node.args)) literalCalls(child, out);
+  return out;
+}

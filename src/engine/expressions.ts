@@ -1,7 +1,7 @@
 import type { ParseResult } from '@marcbachmann/cel-js';
 import { Environment, EvaluationError, ParseError } from '@marcbachmann/cel-js';
 import type { ReadPath } from './expression-syntax.ts';
-import { readsOf, rewriteJsEquality } from './expression-syntax.ts';
+import { literalCalls, readsOf, rewriteJsEquality } from './expression-syntax.ts';
 
 export type { ReadPath } from './expression-syntax.ts';
 export { formatPath, rewriteJsEquality } from './expression-syntax.ts';
@@ -116,8 +116,10 @@ export function celTypeName(value: unknown): string {
 export function readPath(vars: unknown, path: ReadPath): unknown {
   let value = vars;
   for (const key of path) {
-    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+    if (value === null || typeof value !== 'object') return undefined;
     value = (value as Record<string, unknown>)[key];
+    // Data holds no functions: a function here is inherited (`constructor`, `toString`), not a value.
+    if (typeof value === 'function' || key === '__proto__') return undefined;
   }
   return value;
 }
@@ -176,6 +178,19 @@ function nullHint(paths: readonly ReadPath[], vars: Record<string, unknown>): st
   return ` — ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} null`;
 }
 
+/** What a rule condition or interpret level gives: a bool, or why there is none. */
+export type BoolResult = { ok: true; value: boolean } | { ok: false; reason: string };
+
+const TRUE: BoolResult = Object.freeze({ ok: true, value: true });
+const FALSE: BoolResult = Object.freeze({ ok: true, value: false });
+// judge and decide evaluate conditions on a hot path: this variant allocates nothing when it holds.
+const TEST_BOOL = Symbol('testBool');
+type Testable = CompiledExpression & { [TEST_BOOL]?: (vars: Record<string, unknown>) => BoolResult };
+
+function notBool(value: unknown, source: string): BoolResult {
+  return { ok: false, reason: located(`expected a bool, got ${celTypeName(value)}`, source, undefined) };
+}
+
 function makeExpression(
   source: string,
   parsed: ParseResult,
@@ -184,7 +199,16 @@ function makeExpression(
   originalIndex: (index: number) => number,
 ): CompiledExpression {
   const readPaths = reads.map((r) => r.path);
-  return {
+  const failure = (err: unknown, vars: Record<string, unknown>): { ok: false; reason: string } => {
+    if (!(err instanceof EvaluationError)) throw err;
+    const start = err.range?.start;
+    const problem = `${err.summary}${nullHint(readPaths, vars)}`;
+    return {
+      ok: false,
+      reason: located(problem, source, start === undefined ? undefined : originalIndex(start)),
+    };
+  };
+  const expr: Testable = {
     source,
     reads: reads.map((r) => r.text),
     readPaths,
@@ -193,16 +217,59 @@ function makeExpression(
       try {
         return { ok: true, value: parsed(vars) };
       } catch (err) {
-        if (!(err instanceof EvaluationError)) throw err;
-        const start = err.range?.start;
-        const problem = `${err.summary}${nullHint(readPaths, vars)}`;
-        return {
-          ok: false,
-          reason: located(problem, source, start === undefined ? undefined : originalIndex(start)),
-        };
+        return failure(err, vars);
       }
     },
+    [TEST_BOOL](vars) {
+      let value: unknown;
+      try {
+        value = parsed(vars);
+      } catch (err) {
+        return failure(err, vars);
+      }
+      return value === true ? TRUE : value === false ? FALSE : notBool(value, source);
+    },
   };
+  return expr;
+}
+
+type Folded =
+  | { ok: true; run: ParseResult; textIndex: (index: number) => number }
+  | { ok: false; problem: string; start: number };
+
+/**
+ * Evaluates `duration('5m')`-style calls once, at compile time: an invalid literal is a compile
+ * error, and evaluation skips re-parsing it (that parsing was most of the cost of time checks).
+ * Each call becomes a constant of a private environment; `textIndex` maps positions back.
+ */
+function foldLiteralCalls(env: Environment, text: string, parsed: ParseResult): Folded {
+  const calls = literalCalls(parsed.ast);
+  if (calls.length === 0) return { ok: true, run: parsed, textIndex: (index) => index };
+  const own = env.clone();
+  const shifts: { at: number; delta: number }[] = [];
+  let folded = '';
+  let last = 0;
+  for (const [k, call] of calls.entries()) {
+    let value: unknown;
+    try {
+      value = env.evaluate(text.slice(call.start, call.end));
+    } catch (err) {
+      if (!(err instanceof EvaluationError)) throw err;
+      return { ok: false, problem: err.summary, start: call.start };
+    }
+    const name = `__fireline_literal_${k}`;
+    own.registerConstant(name, call.type, value);
+    folded += text.slice(last, call.start) + name;
+    shifts.push({ at: folded.length, delta: call.end - call.start - name.length });
+    last = call.end;
+  }
+  folded += text.slice(last);
+  const run = own.parse(folded);
+  const checked = run.check();
+  if (!checked.valid) throw new Error(`folding literals broke \`${text}\`: ${checked.error?.summary}`);
+  const textIndex = (index: number) =>
+    shifts.reduce((sum, shift) => (shift.at <= index ? sum + shift.delta : sum), index);
+  return { ok: true, run, textIndex };
 }
 
 /**
@@ -211,9 +278,10 @@ function makeExpression(
  */
 export function compileExpression(source: string, scope: ExpressionScope): CompileExpressionResult {
   const { text, originalIndex } = rewriteJsEquality(source);
+  const env = environmentFor(scope);
   let parsed: ParseResult;
   try {
-    parsed = environmentFor(scope).parse(text);
+    parsed = env.parse(text);
   } catch (err) {
     if (!(err instanceof ParseError)) throw err;
     const start = err.range?.start;
@@ -236,21 +304,23 @@ export function compileExpression(source: string, scope: ExpressionScope): Compi
       reason: located(summary, source, start === undefined ? undefined : originalIndex(start)),
     };
   }
-  return { ok: true, expr: makeExpression(source, parsed, reads, checked.type ?? 'dyn', originalIndex) };
+  const folded = foldLiteralCalls(env, text, parsed);
+  if (!folded.ok) return { ok: false, reason: located(folded.problem, source, originalIndex(folded.start)) };
+  const toSource = (index: number) => originalIndex(folded.textIndex(index));
+  return { ok: true, expr: makeExpression(source, folded.run, reads, checked.type ?? 'dyn', toSource) };
 }
 
 /** Evaluates an expression that must give a bool (an interpret level or a rule condition). */
-export function evaluateBool(
-  expr: CompiledExpression,
-  vars: Record<string, unknown>,
-): { ok: true; value: boolean } | { ok: false; reason: string } {
+export function evaluateBool(expr: CompiledExpression, vars: Record<string, unknown>): BoolResult {
+  const test = (expr as Testable)[TEST_BOOL];
+  if (test) return test(vars);
   const result = expr.evaluate(vars);
   if (!result.ok) return result;
-  if (typeof result.value === 'boolean') return { ok: true, value: result.value };
-  return {
-    ok: false,
-    reason: located(`expected a bool, got ${celTypeName(result.value)}`, expr.source, undefined),
-  };
+  return typeof result.value === 'boolean'
+    ? result.value
+      ? TRUE
+      : FALSE
+    : notBool(result.value, expr.source);
 }
 
 /** A static check for expressions that must give a bool: `dyn` passes and is checked when run. */

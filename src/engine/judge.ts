@@ -27,9 +27,42 @@ function noMatchMessage(levels: readonly CompiledExpression[], facts: Facts): st
   return `no interpret expression matched${values}`;
 }
 
-function withDuration(verdict: Verdict, durationMs: number | undefined): Verdict {
+/** An `error` or `unknown` verdict, with `durationMs` only when it is known. */
+function failedVerdict(
+  stepId: string,
+  status: 'error' | 'unknown',
+  facts: Facts,
+  message: string,
+  durationMs: number | undefined,
+): Verdict {
+  const verdict: Verdict = { stepId, status, facts, message };
   if (durationMs !== undefined) verdict.durationMs = durationMs;
   return verdict;
+}
+
+interface StepPlan {
+  readonly levels: readonly { readonly level: InterpretLevel; readonly expr: CompiledExpression }[];
+  /** Facts are the variables as they are; they are copied only for a step that reads `now`. */
+  readonly readsNow: boolean;
+}
+
+const plans = new WeakMap<CompiledRunbook, ReadonlyMap<string, StepPlan>>();
+
+function planOf(compiled: CompiledRunbook): ReadonlyMap<string, StepPlan> {
+  let plan = plans.get(compiled);
+  if (!plan) {
+    const steps = new Map<string, StepPlan>();
+    for (const [id, byLevel] of compiled.interpret) {
+      const levels = INTERPRET_LEVELS.flatMap((level) => {
+        const expr = byLevel[level];
+        return expr ? [{ level, expr }] : [];
+      });
+      steps.set(id, { levels, readsNow: levels.some(({ expr }) => expr.reads.includes('now')) });
+    }
+    plan = steps;
+    plans.set(compiled, plan);
+  }
+  return plan;
 }
 
 /**
@@ -45,39 +78,35 @@ export function judge(
   durationMs?: number,
   now: Date = new Date(),
 ): Verdict {
-  const levels = compiled.interpret.get(stepId);
-  if (!levels) throw new NotFoundError(`diagnostic '${stepId}' in runbook '${compiled.runbook.id}'`);
-  const tried: CompiledExpression[] = [];
-  // Facts are the variables as they are; copied only when an expression reads `now`.
-  const vars = INTERPRET_LEVELS.some((l) => levels[l]?.reads.includes('now')) ? { ...facts, now } : facts;
-  for (const level of INTERPRET_LEVELS) {
-    const expr = levels[level];
-    if (!expr) continue;
-    tried.push(expr);
+  const plan = planOf(compiled).get(stepId);
+  if (!plan) throw new NotFoundError(`diagnostic '${stepId}' in runbook '${compiled.runbook.id}'`);
+  const vars = plan.readsNow ? { ...facts, now } : facts;
+  for (const { level, expr } of plan.levels) {
     const result = evaluateBool(expr, vars);
     if (!result.ok) {
-      return withDuration(
-        { stepId, status: 'error', facts, message: `${level} expression failed: ${result.reason}` },
+      return failedVerdict(
+        stepId,
+        'error',
+        facts,
+        `${level} expression failed: ${result.reason}`,
         durationMs,
       );
     }
     if (result.value) {
-      const matched = { level, expression: expr.source } satisfies {
-        level: InterpretLevel;
-        expression: string;
-      };
-      return withDuration({ stepId, status: level, matched, facts }, durationMs);
+      const matched = { level, expression: expr.source };
+      // Built whole rather than extended: the hot path, and one object shape per kind.
+      return durationMs === undefined
+        ? { stepId, status: level, matched, facts }
+        : { stepId, status: level, matched, facts, durationMs };
     }
   }
-  return withDuration(
-    { stepId, status: 'unknown', facts, message: noMatchMessage(tried, facts) },
-    durationMs,
-  );
+  const tried = plan.levels.map((l) => l.expr);
+  return failedVerdict(stepId, 'unknown', facts, noMatchMessage(tried, facts), durationMs);
 }
 
 /** The verdict of a step whose executor failed or timed out: no facts, the reason in words. */
 export function errorVerdict(stepId: string, message: string, durationMs?: number): Verdict {
-  return withDuration({ stepId, status: 'error', facts: {}, message }, durationMs);
+  return failedVerdict(stepId, 'error', {}, message, durationMs);
 }
 
 const SEVERITY_RANK: Record<VerdictStatus, number> = {
