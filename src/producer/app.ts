@@ -19,6 +19,8 @@ export interface ApiDeps {
   runbookPaths: readonly string[];
   /** Whether the process also runs workers (for /readyz). */
   now?: () => Date;
+  /** Interval of the SSE `: ping` comment (default 15 s); short in tests. */
+  sseHeartbeatMs?: number;
 }
 
 /** A group of routes mounted by the app; each module exports one. */
