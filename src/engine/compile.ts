@@ -133,7 +133,7 @@ function compileRules(
           ['decisionTree', i, 'otherwise'],
           `only one otherwise rule (first at decisionTree[${otherwiseAt}])`,
         );
-      } else if (i !== runbook.decisionTree.length - 1) {
+      } else if (runbook.decisionTree.slice(i + 1).some((later) => later.condition !== undefined)) {
         issues.error(['decisionTree', i, 'otherwise'], 'the otherwise rule must be the last rule');
       }
       otherwiseAt ??= i;
