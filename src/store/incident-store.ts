@@ -111,6 +111,11 @@ export interface IncidentStore {
   list(filter: IncidentFilter, page: PageRequest): Promise<{ items: Incident[]; nextCursor: string | null }>;
   /** Deletes incidents resolved before `olderThan` (hash, timeline, index entries); returns how many. */
   sweep(olderThan: Date): Promise<number>;
+  /**
+   * Records whether the alert with `fingerprint` fires for the incident; returns how many of its
+   * alerts still fire (with `groupBy`, one resolved pod must not resolve the others' incident).
+   */
+  trackFiring(id: string, fingerprint: string, firing: boolean): Promise<number>;
   /** Takes a marker when nobody holds it (SET NX PX): true when this call took it. */
   claim(name: string, ttlMs: number, value?: string): Promise<boolean>;
   getMarker(name: string): Promise<string | null>;
@@ -280,7 +285,14 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
             runScript(
               redis,
               SWEEP_ONE,
-              [keys.incident(id), keys.timeline(id), keys.incidents, keys.open, keys.resolved],
+              [
+                keys.incident(id),
+                keys.timeline(id),
+                keys.incidents,
+                keys.open,
+                keys.resolved,
+                keys.firing(id),
+              ],
               [id, keys.prefix, cutoff],
             ),
           ),
@@ -290,6 +302,17 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
         kept += ids.length - deleted;
         if (ids.length < SWEEP_BATCH) return removed;
       }
+    },
+
+    async trackFiring(id, fingerprint, firing) {
+      const key = keys.firing(id);
+      const [, count] = (await redis
+        .multi()
+        [firing ? 'sadd' : 'srem'](key, fingerprint)
+        .scard(key)
+        .exec()) as [[Error | null, number], [Error | null, number]];
+      if (count[0]) throw count[0];
+      return count[1];
     },
 
     async claim(name, ttlMs, value = '1') {

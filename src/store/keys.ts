@@ -17,6 +17,8 @@ export interface StoreKeys {
   incident(id: string): string;
   /** Stream: the incident's timeline, one entry per event. */
   timeline(id: string): string;
+  /** Set: fingerprints of the alerts still firing for the incident (groupBy makes several). */
+  firing(id: string): string;
   /** Sorted set of every incident id, scored by creation time (ms). */
   incidents: string;
   /** Stream of every event of every incident, capped, for "all incidents" live views. */
@@ -48,6 +50,7 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     prefix: p,
     incident: (id) => `${p}:incident:${id}`,
     timeline: (id) => `${p}:incident:${id}:timeline`,
+    firing: (id) => `${p}:incident:${id}:firing`,
     incidents: `${p}:incidents`,
     events: `${p}:events`,
     progress: `${p}:progress`,
