@@ -1,0 +1,230 @@
+import { type RequestHandler, Router } from 'express';
+import { z } from 'zod';
+import type { CompiledRunbook } from '../../engine/compile.ts';
+import { renderReport } from '../../engine/report.ts';
+import { SeveritySchema } from '../../engine/runbook-schema.ts';
+import { fingerprintFromLabels } from '../../engine/triggers.ts';
+import { type Alert, INCIDENT_STATUSES } from '../../engine/types.ts';
+import { FirelineError, NotFoundError } from '../../errors.ts';
+import { jobIds } from '../../queues.ts';
+import type { PipelineDeps } from '../../workers/deps.ts';
+import {
+  acknowledge,
+  approveStep,
+  completeStep,
+  rejectStep,
+  resolveIncident,
+} from '../../workers/operations.ts';
+import { type ApiDeps, jsonBody } from '../app.ts';
+import { actorOf, requireScope } from '../auth.ts';
+import { UnavailableError } from '../http-errors.ts';
+
+/**
+ * The operator API on incidents: list, read, timeline, report, manual trigger, and the responder
+ * operations (approve/reject, complete, acknowledge, resolve), which are the ones in
+ * `workers/operations.ts` so the API, the CLI and Slack buttons behave the same.
+ */
+
+/** Answers 503 before touching Redis when the request connection is down (it never queues). */
+export function requireRedis(deps: ApiDeps): RequestHandler {
+  return (_req, _res, next) => {
+    if (deps.pipeline.deps.redis.status !== 'ready')
+      return next(new UnavailableError('Redis is unavailable; retry shortly'));
+    next();
+  };
+}
+
+const Id = z.string().min(1).max(200);
+const Comment = z.string().max(2000).optional();
+const Labels = z.record(z.string().min(1).max(200), z.string().max(2000));
+
+const ListQuery = z.object({
+  status: z.enum(INCIDENT_STATUSES).optional(),
+  service: z.string().min(1).optional(),
+  severity: SeveritySchema.optional(),
+  runbook: z.string().min(1).optional(),
+  open: z.enum(['true', 'false']).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d+:\S+$/, { error: 'expected the nextCursor of a previous page' })
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const TimelineQuery = z.object({
+  after: z
+    .string()
+    .regex(/^\d{1,20}(-\d{1,20})?$/, { error: 'expected a timeline event id such as 1700000000000-0' })
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(1000),
+});
+
+const TriggerBody = z.strictObject({
+  runbookId: Id,
+  labels: Labels.optional(),
+  annotations: Labels.optional(),
+  note: z.string().min(1).max(2000).optional(),
+});
+const ApprovalBody = z.strictObject({ decision: z.enum(['approve', 'reject']), comment: Comment });
+const CommentBody = z.strictObject({ comment: Comment });
+
+/** The route's `:id` (and `:stepId`), validated. */
+function params(p: unknown): { id: string; stepId: string } {
+  return z.object({ id: Id, stepId: Id.optional().default('') }).parse(p);
+}
+
+async function requireIncident(deps: PipelineDeps, id: string) {
+  const incident = await deps.store.get(id);
+  if (!incident) throw new NotFoundError(`incident '${id}'`);
+  return incident;
+}
+
+/** When the pending escalation timer fires, or null when none is pending. */
+async function escalationDueAt(deps: PipelineDeps, incidentId: string): Promise<string | null> {
+  const job = await deps.queues.byName.notifications.getJob(jobIds.escalate(incidentId));
+  if (!job) return null;
+  const state = await job.getState();
+  if (state !== 'delayed' && state !== 'waiting' && state !== 'prioritized') return null;
+  return new Date(job.timestamp + (job.opts.delay ?? 0)).toISOString();
+}
+
+/** What a responder needs of the runbook beside the incident (not the whole document). */
+function runbookSummary(compiled: CompiledRunbook | undefined) {
+  if (!compiled) return null;
+  const { id, name, description, severity, service, diagnostics, escalation } = compiled.runbook;
+  return {
+    id,
+    name,
+    description,
+    severity,
+    service,
+    diagnostics: diagnostics.map((d) => ({
+      id: d.id,
+      name: d.name,
+      type: d.type,
+      description: d.description,
+    })),
+    escalation,
+  };
+}
+
+/** A manual trigger as an alert: the runbook's first alert name unless labels say otherwise. */
+function manualAlert(compiled: CompiledRunbook, body: z.infer<typeof TriggerBody>, now: Date): Alert {
+  const firstAlert = compiled.runbook.triggers.find((t) => t.type === 'alert');
+  const labels = { alertname: firstAlert?.alertName ?? compiled.runbook.id, ...body.labels };
+  return {
+    source: 'manual',
+    status: 'firing',
+    labels,
+    annotations: body.annotations ?? {},
+    fingerprint: fingerprintFromLabels(labels),
+    startsAt: now.toISOString(),
+  };
+}
+
+/** Routes under `/api/v1/incidents`. */
+export function incidentRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const p = deps.pipeline.deps;
+  const read = [requireScope(deps.auth, 'viewer'), requireRedis(deps)];
+  const act = [requireScope(deps.auth, 'operator'), requireRedis(deps), jsonBody(deps)];
+  const base = '/api/v1/incidents';
+
+  router.get(base, ...read, async (req, res) => {
+    const q = ListQuery.parse(req.query);
+    const page = await p.store.list(
+      {
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.service ? { service: q.service } : {}),
+        ...(q.severity ? { severity: q.severity } : {}),
+        ...(q.runbook ? { runbookId: q.runbook } : {}),
+        ...(q.open ? { open: q.open === 'true' } : {}),
+      },
+      { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) },
+    );
+    res.json(page);
+  });
+
+  router.post(base, ...act, async (req, res) => {
+    const body = TriggerBody.parse(req.body ?? {});
+    const compiled = p.catalog.require(body.runbookId);
+    const actor = actorOf(res);
+    let outcomes: Awaited<ReturnType<typeof deps.pipeline.intake>>;
+    try {
+      outcomes = await deps.pipeline.intake(manualAlert(compiled, body, p.now()), {
+        runbookId: compiled.runbook.id,
+        actor,
+      });
+    } catch (err) {
+      if (err instanceof FirelineError) throw err;
+      deps.logger.warn({ err, runbookId: compiled.runbook.id }, 'manual trigger could not be recorded');
+      throw new UnavailableError('the trigger could not be recorded (Redis unavailable); retry shortly');
+    }
+    const first = outcomes[0];
+    if (first?.outcome !== 'opened' && first?.outcome !== 'attached')
+      throw new Error(`manual trigger of ${compiled.runbook.id} gave outcome ${first?.outcome}`);
+    if (body.note) await p.store.appendEvent(first.incidentId, { type: 'note', actor, message: body.note });
+    res.status(201).json({ incidentId: first.incidentId, outcome: first.outcome });
+  });
+
+  router.get(`${base}/:id`, ...read, async (req, res) => {
+    const incident = await requireIncident(p, params(req.params).id);
+    res.json({
+      incident,
+      runbook: runbookSummary(p.catalog.get(incident.runbookId)),
+      escalation: { dueAt: await escalationDueAt(p, incident.id) },
+    });
+  });
+
+  router.get(`${base}/:id/timeline`, ...read, async (req, res) => {
+    const { id } = params(req.params);
+    const q = TimelineQuery.parse(req.query);
+    await requireIncident(p, id);
+    const events = await p.store.timeline(id, { limit: q.limit, ...(q.after ? { after: q.after } : {}) });
+    res.json({ events });
+  });
+
+  router.get(`${base}/:id/report.md`, ...read, async (req, res) => {
+    const incident = await requireIncident(p, params(req.params).id);
+    const markdown = renderReport(incident, await p.store.timeline(incident.id));
+    res
+      .type('text/markdown; charset=utf-8')
+      .setHeader('Content-Disposition', `attachment; filename="${incident.id.replace(/["\\\r\n]/g, '_')}.md"`)
+      .send(markdown);
+  });
+
+  router.post(`${base}/:id/approvals/:stepId`, ...act, async (req, res) => {
+    const { id, stepId } = params(req.params);
+    const body = ApprovalBody.parse(req.body ?? {});
+    const who = { user: actorOf(res), ...(body.comment ? { comment: body.comment } : {}) };
+    const step =
+      body.decision === 'approve'
+        ? await approveStep(p, id, stepId, who)
+        : await rejectStep(p, id, stepId, who);
+    res.json({ step });
+  });
+
+  router.post(`${base}/:id/steps/:stepId/complete`, ...act, async (req, res) => {
+    const { id, stepId } = params(req.params);
+    const body = CommentBody.parse(req.body ?? {});
+    const step = await completeStep(p, id, stepId, {
+      user: actorOf(res),
+      ...(body.comment ? { comment: body.comment } : {}),
+    });
+    res.json({ step });
+  });
+
+  router.post(`${base}/:id/ack`, ...act, async (req, res) => {
+    const { changed } = await acknowledge(p, params(req.params).id, actorOf(res));
+    res.json({ acknowledged: true, changed });
+  });
+
+  router.post(`${base}/:id/resolve`, ...act, async (req, res) => {
+    const { id } = params(req.params);
+    const body = CommentBody.parse(req.body ?? {});
+    await resolveIncident(p, id, actorOf(res), body.comment);
+    res.json({ incident: await requireIncident(p, id) });
+  });
+
+  return router;
+}
