@@ -3,16 +3,22 @@ import { z } from 'zod';
 import { formatIssue, type LocatedIssue, sortIssues } from './engine/runbook-parse.ts';
 import { RunbookSchema } from './engine/runbook-schema.ts';
 import { formatTestResult, runTestCase } from './engine/runbook-test.ts';
+import { INCIDENT_STATUSES } from './engine/types.ts';
 import { hasErrors, loadRunbooks, loadRunbookTests, runbookPathsFor } from './runbooks.ts';
 
 /** Where a command writes; `process.stdout`/`stderr` by default, any writable in tests. */
 export interface CliIo {
   stdout: { write(chunk: string): unknown };
   stderr: { write(chunk: string): unknown };
+  /** Ends a long-running command (`watch`) the way Ctrl-C does. */
+  signal?: AbortSignal;
 }
 
-/** Exit codes: 0 clean, 1 the check failed (lint errors, failing tests), 2 the command line is wrong. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes: 0 clean, 1 the check failed or the API refused, 2 the command line is wrong,
+ * 3 Fireline cannot be reached, 4 the API refused the token (401/403).
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, auth: 4 } as const;
 
 interface OptionSpec {
   type: 'string' | 'boolean';
@@ -20,12 +26,14 @@ interface OptionSpec {
   default?: string;
   /** Allowed values of a string option. */
   choices?: readonly string[];
+  /** The option may be given more than once; its value is then a list. */
+  multiple?: boolean;
   description: string;
 }
 
 export interface CommandContext {
   positionals: string[];
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   io: CliIo;
 }
 
@@ -38,10 +46,36 @@ export interface CliCommand {
   /** What follows the options in the usage line, e.g. `[paths…]`. */
   args?: string;
   options?: Record<string, OptionSpec>;
+  /** Printed after the options in `fireline help <command>`. */
+  epilog?: string;
   run(ctx: CommandContext): Promise<number>;
 }
 
 const DEFAULT_PATHS = ['runbooks'];
+
+const API_EXIT_CODES = `Exit codes: 0 ok; 1 the API refused (e.g. 409 Conflict, detail on stderr); 2 bad command line;
+3 cannot reach Fireline; 4 token missing, not valid, or without the needed scope (401/403).
+`;
+const EXIT_CODES = `Exit codes: 0 ok; 1 a check failed (lint, test) or the API refused (e.g. 409 Conflict);
+2 bad command line; 3 cannot reach Fireline; 4 token missing, not valid, or without the scope.
+`;
+
+/** Options of every command that talks to a running Fireline over its HTTP API. */
+const API_OPTIONS: Record<string, OptionSpec> = {
+  url: { type: 'string', description: 'Fireline base URL (default: $FIRELINE_URL or http://127.0.0.1:3000)' },
+  token: { type: 'string', description: 'bearer token (default: $FIRELINE_TOKEN)' },
+  json: { type: 'boolean', description: 'print the API JSON (one line per event for watch)' },
+};
+const COMMENT: OptionSpec = { type: 'string', description: 'comment recorded on the timeline' };
+
+function apiCommand(command: Omit<CliCommand, 'run' | 'epilog'>, name: string): CliCommand {
+  return {
+    ...command,
+    options: { ...command.options, ...API_OPTIONS },
+    epilog: API_EXIT_CODES,
+    run: async (ctx) => (await import('./cli/commands.ts')).runApiCommand(name, ctx),
+  };
+}
 
 /** The commands, in the order `fireline help` lists them. */
 export const COMMANDS: Record<string, CliCommand> = {
@@ -78,6 +112,80 @@ export const COMMANDS: Record<string, CliCommand> = {
     },
     run: async (ctx) => (await import('./start-command.ts')).runStart(ctx),
   },
+  trigger: apiCommand(
+    {
+      summary: 'Open an incident by hand for a runbook and print its id; --watch follows it.',
+      args: '<runbook>',
+      options: {
+        label: { type: 'string', multiple: true, description: 'alert label k=v (repeatable)' },
+        note: { type: 'string', description: 'note recorded on the timeline' },
+        watch: { type: 'boolean', description: 'follow the incident until it is resolved' },
+      },
+    },
+    'trigger',
+  ),
+  watch: apiCommand(
+    {
+      summary: 'Follow one incident until it is resolved, or every incident, live (Ctrl-C ends).',
+      args: '[incident]',
+    },
+    'watch',
+  ),
+  incidents: apiCommand(
+    {
+      summary: 'List incidents, show one, or print its post-incident report (Markdown).',
+      args: '[list|show <id>|report <id>]',
+      options: {
+        status: { type: 'string', choices: INCIDENT_STATUSES, description: 'list: only this status' },
+        service: { type: 'string', description: 'list: only this service' },
+        severity: {
+          type: 'string',
+          choices: ['P1', 'P2', 'P3', 'P4'],
+          description: 'list: only this severity',
+        },
+        runbook: { type: 'string', description: 'list: only this runbook id' },
+        open: { type: 'boolean', description: 'list: only open (unresolved) incidents' },
+        limit: { type: 'string', description: 'list: at most this many, 1-200 (default: 50)' },
+      },
+    },
+    'incidents',
+  ),
+  approve: apiCommand(
+    {
+      summary: 'Approve a plan step that waits for approval.',
+      args: '<incident> <step>',
+      options: { comment: COMMENT },
+    },
+    'approve',
+  ),
+  reject: apiCommand(
+    {
+      summary: 'Reject a plan step that waits for approval.',
+      args: '<incident> <step>',
+      options: { comment: COMMENT },
+    },
+    'reject',
+  ),
+  complete: apiCommand(
+    {
+      summary: 'Tick off a manual step of the plan.',
+      args: '<incident> <step>',
+      options: { comment: COMMENT },
+    },
+    'complete',
+  ),
+  ack: apiCommand(
+    { summary: 'Acknowledge an incident (stops its escalation timer).', args: '<incident>' },
+    'ack',
+  ),
+  resolve: apiCommand(
+    { summary: 'Resolve an incident.', args: '<incident>', options: { comment: COMMENT } },
+    'resolve',
+  ),
+  remediations: apiCommand(
+    { summary: 'The remediation kill switch: pause, resume, or show status.', args: 'pause|resume|status' },
+    'remediations',
+  ),
   help: {
     summary: 'Show this help, or a command’s options.',
     args: '[command]',
@@ -171,15 +279,23 @@ async function test({ positionals, io }: CommandContext): Promise<number> {
 }
 
 type ParsedCommandLine =
-  | { ok: true; positionals: string[]; values: Record<string, string | boolean | undefined> }
+  | { ok: true; positionals: string[]; values: CommandContext['values'] }
   | { ok: false; message: string };
 
 function parseCommandLine(name: string, command: CliCommand, args: string[]): ParsedCommandLine {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string }> = {
+  const options: Record<
+    string,
+    { type: 'string' | 'boolean'; short?: string; default?: string; multiple?: boolean }
+  > = {
     help: { type: 'boolean', short: 'h' },
   };
-  for (const [key, { type, short, default: value }] of Object.entries(command.options ?? {}))
-    options[key] = { type, ...(short ? { short } : {}), ...(value === undefined ? {} : { default: value }) };
+  for (const [key, { type, short, default: value, multiple }] of Object.entries(command.options ?? {}))
+    options[key] = {
+      type,
+      ...(short ? { short } : {}),
+      ...(value === undefined ? {} : { default: value }),
+      ...(multiple ? { multiple } : {}),
+    };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: command.args !== undefined });
@@ -198,7 +314,7 @@ function parseCommandLine(name: string, command: CliCommand, args: string[]): Pa
   return {
     ok: true,
     positionals: parsed.positionals,
-    values: parsed.values as Record<string, string | boolean | undefined>,
+    values: parsed.values as CommandContext['values'],
   };
 }
 
@@ -232,13 +348,14 @@ export function usage(): string {
     '',
     "Run 'fireline help <command>' for a command's options. Paths default to ./runbooks.",
     '',
+    EXIT_CODES,
   ].join('\n');
 }
 
 function commandUsage(name: string): string {
   const command = COMMANDS[name]!;
   const options = Object.entries(command.options ?? {}).map(([key, o]) => {
-    const value = o.type === 'string' ? ` <${o.choices?.join('|') ?? 'value'}>` : '';
+    const value = o.type === 'string' ? ` <${o.choices?.join('|') ?? 'value'}>${o.multiple ? '…' : ''}` : '';
     const fallback = o.default === undefined ? '' : ` (default: ${o.default})`;
     return [`${o.short ? `-${o.short}, ` : ''}--${key}${value}`, `${o.description}${fallback}`] as const;
   });
@@ -252,6 +369,7 @@ function commandUsage(name: string): string {
     'Options:',
     ...options.map(([flag, text]) => `  ${flag.padEnd(width)}  ${text}`),
     '',
+    ...(command.epilog ? [command.epilog] : []),
   ].join('\n');
 }
 

@@ -1,0 +1,324 @@
+import { type CliIo, type CommandContext, EXIT } from '../cli.ts';
+import type { Incident, PlanStep, TimelineEvent } from '../engine/types.ts';
+import { FirelineError } from '../errors.ts';
+import {
+  type ApiClient,
+  ApiResponseError,
+  type ApiTarget,
+  ApiUnreachableError,
+  createApiClient,
+  followEvents,
+} from './client.ts';
+import {
+  clean,
+  formatEventLine,
+  formatIncident,
+  formatIncidentTable,
+  formatRemediations,
+  formatStep,
+  type IncidentDetail,
+  type IncidentPage,
+  type RemediationsStatus,
+} from './format.ts';
+
+/** The command line is wrong in a way parseArgs cannot see (a missing id, a bad label). */
+export class UsageError extends FirelineError {
+  constructor(message: string) {
+    super('CLI_USAGE', message);
+  }
+}
+
+type Values = CommandContext['values'];
+
+/** Everything a command handler needs. */
+interface ApiContext {
+  client: ApiClient;
+  args: string[];
+  values: Values;
+  io: CliIo;
+  json: boolean;
+}
+
+export const DEFAULT_URL = 'http://127.0.0.1:3000';
+
+/** `--url`/`--token`, else `FIRELINE_URL`/`FIRELINE_TOKEN`, else the local default without a token. */
+export function apiTarget(values: Values, env: NodeJS.ProcessEnv = process.env): ApiTarget {
+  const url = str(values.url) ?? (env.FIRELINE_URL || DEFAULT_URL);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL}; got '${url}'`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL}; got '${url}'`);
+  const token = str(values.token) ?? (env.FIRELINE_TOKEN || undefined);
+  return { url, ...(token ? { token } : {}) };
+}
+
+/** `--label k=v` values as a label set; a label given twice is a mistake, not a silent override. */
+export function parseLabels(list: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    const key = eq === -1 ? '' : item.slice(0, eq).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      throw new UsageError(`--label must be name=value with a Prometheus label name; got '${item}'`);
+    if (Object.hasOwn(labels, key)) throw new UsageError(`--label ${key} is given twice`);
+    labels[key] = item.slice(eq + 1);
+  }
+  return labels;
+}
+
+const LIST_FILTERS = ['status', 'service', 'severity', 'runbook', 'open', 'limit'] as const;
+
+/** The query string of `incidents list` (`?status=…&open=true&limit=20`), or '' without filters. */
+export function listQuery(values: Values): string {
+  const q = new URLSearchParams();
+  for (const key of ['status', 'service', 'severity', 'runbook'] as const) {
+    const v = str(values[key]);
+    if (v !== undefined) q.set(key, v);
+  }
+  if (values.open === true) q.set('open', 'true');
+  const limit = str(values.limit);
+  if (limit !== undefined) {
+    if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > 200)
+      throw new UsageError(`--limit must be a whole number from 1 to 200; got '${limit}'`);
+    q.set('limit', limit);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+/** The positionals `names` (`<id>` required, `[id]` optional), or a UsageError naming what is wrong. */
+export function expectArgs(args: readonly string[], names: readonly string[]): (string | undefined)[] {
+  const required = names.filter((n) => n.startsWith('<')).length;
+  if (args.length < required)
+    throw new UsageError(
+      `missing ${names
+        .slice(args.length)
+        .filter((n) => n.startsWith('<'))
+        .join(' ')}`,
+    );
+  if (args.length > names.length)
+    throw new UsageError(
+      `unexpected argument '${args[names.length]}' (expected ${names.join(' ') || 'none'})`,
+    );
+  return names.map((_, i) => args[i]);
+}
+
+function str(v: Values[string]): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function seg(s: string | undefined): string {
+  return encodeURIComponent(s ?? '');
+}
+
+function printJson(io: CliIo, body: unknown): void {
+  io.stdout.write(`${JSON.stringify(body)}\n`);
+}
+
+function commented(values: Values): { comment?: string } {
+  const comment = str(values.comment);
+  return comment ? { comment } : {};
+}
+
+async function trigger(ctx: ApiContext): Promise<number> {
+  const [runbookId] = expectArgs(ctx.args, ['<runbook>']);
+  const labels = parseLabels(Array.isArray(ctx.values.label) ? ctx.values.label : []);
+  const note = str(ctx.values.note);
+  const res = await ctx.client.json<{ incidentId: string; outcome: 'opened' | 'attached' }>(
+    'POST',
+    '/api/v1/incidents',
+    { runbookId, ...(Object.keys(labels).length ? { labels } : {}), ...(note ? { note } : {}) },
+  );
+  if (ctx.json) printJson(ctx.io, res);
+  else
+    ctx.io.stdout.write(
+      `${res.outcome === 'opened' ? 'Opened incident' : 'Attached to open incident'} ${clean(res.incidentId)}\n` +
+        `  ${ctx.client.baseUrl}/incidents/${seg(res.incidentId)}\n`,
+    );
+  return ctx.values.watch === true ? watchStream(ctx, res.incidentId) : EXIT.ok;
+}
+
+async function watch(ctx: ApiContext): Promise<number> {
+  const [incidentId] = expectArgs(ctx.args, ['[incident]']);
+  return watchStream(ctx, incidentId);
+}
+
+/** Prints each event until the watched incident is resolved, Ctrl-C, or `io.signal`. */
+async function watchStream(ctx: ApiContext, incidentId: string | undefined): Promise<number> {
+  const path = incidentId ? `/api/v1/incidents/${seg(incidentId)}/events` : '/api/v1/events';
+  const interrupted = new AbortController();
+  const onSigint = () => interrupted.abort();
+  process.once('SIGINT', onSigint);
+  const signal = ctx.io.signal ? AbortSignal.any([interrupted.signal, ctx.io.signal]) : interrupted.signal;
+  try {
+    await followEvents(ctx.client, path, {
+      signal,
+      onEvent: ({ event, data }) => {
+        const parsed = parseEvent(data);
+        if (ctx.json) ctx.io.stdout.write(`${parsed ? JSON.stringify(parsed) : data}\n`);
+        else if (parsed)
+          ctx.io.stdout.write(`${formatEventLine(parsed, { withIncident: incidentId === undefined })}\n`);
+        else ctx.io.stdout.write(`${clean(event)}  ${clean(data)}\n`);
+        return incidentId !== undefined && event === 'incident.resolved';
+      },
+      onReconnect: (reason, delayMs) =>
+        ctx.io.stderr.write(`reconnecting… (${reason}; next try in ${Math.ceil(delayMs / 1000)} s)\n`),
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return EXIT.ok;
+}
+
+function parseEvent(data: string): TimelineEvent | null {
+  try {
+    const parsed = JSON.parse(data) as TimelineEvent;
+    return parsed && typeof parsed === 'object' && typeof parsed.type === 'string' ? parsed : null;
+  } catch (err) {
+    // A frame that is not an event is printed raw rather than ending the watch.
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+}
+
+async function incidents(ctx: ApiContext): Promise<number> {
+  const [sub = 'list', id] = expectArgs(ctx.args, ['[list|show|report]', '[id]']);
+  if (sub === 'list') {
+    expectArgs(ctx.args, ['[list]']);
+    const page = await ctx.client.json<IncidentPage>('GET', `/api/v1/incidents${listQuery(ctx.values)}`);
+    if (ctx.json) printJson(ctx.io, page);
+    else ctx.io.stdout.write(formatIncidentTable(page, { now: new Date() }));
+    return EXIT.ok;
+  }
+  if (sub !== 'show' && sub !== 'report')
+    throw new UsageError(`unknown subcommand '${sub}' (expected list, show <id> or report <id>)`);
+  expectArgs(ctx.args, [sub, '<id>']);
+  const filter = LIST_FILTERS.find((key) => ctx.values[key] !== undefined);
+  if (filter) throw new UsageError(`--${filter} applies to 'incidents list' only`);
+  if (sub === 'report') {
+    ctx.io.stdout.write(await ctx.client.text(`/api/v1/incidents/${seg(id)}/report.md`));
+    return EXIT.ok;
+  }
+  const detail = await ctx.client.json<IncidentDetail>('GET', `/api/v1/incidents/${seg(id)}`);
+  if (ctx.json) printJson(ctx.io, detail);
+  else ctx.io.stdout.write(formatIncident(detail, { now: new Date() }));
+  return EXIT.ok;
+}
+
+function stepCommand(path: (incident: string, step: string) => string, body: (v: Values) => object) {
+  return async (ctx: ApiContext): Promise<number> => {
+    const [incident, step] = expectArgs(ctx.args, ['<incident>', '<step>']) as [string, string];
+    const res = await ctx.client.json<{ step: PlanStep }>(
+      'POST',
+      path(seg(incident), seg(step)),
+      body(ctx.values),
+    );
+    if (ctx.json) printJson(ctx.io, res);
+    else ctx.io.stdout.write(formatStep(res.step));
+    return EXIT.ok;
+  };
+}
+
+async function ack(ctx: ApiContext): Promise<number> {
+  const [id] = expectArgs(ctx.args, ['<incident>']);
+  const res = await ctx.client.json<{ acknowledged: boolean; changed: boolean }>(
+    'POST',
+    `/api/v1/incidents/${seg(id)}/ack`,
+  );
+  if (ctx.json) printJson(ctx.io, res);
+  else ctx.io.stdout.write(`${res.changed ? 'Acknowledged' : 'Already acknowledged:'} ${clean(id ?? '')}\n`);
+  return EXIT.ok;
+}
+
+async function resolve(ctx: ApiContext): Promise<number> {
+  const [id] = expectArgs(ctx.args, ['<incident>']);
+  const res = await ctx.client.json<{ incident: Incident }>(
+    'POST',
+    `/api/v1/incidents/${seg(id)}/resolve`,
+    commented(ctx.values),
+  );
+  if (ctx.json) printJson(ctx.io, res);
+  else ctx.io.stdout.write(`Resolved ${clean(id ?? '')}\n`);
+  return EXIT.ok;
+}
+
+async function remediations(ctx: ApiContext): Promise<number> {
+  const [action] = expectArgs(ctx.args, ['<pause|resume|status>']);
+  if (action !== 'pause' && action !== 'resume' && action !== 'status')
+    throw new UsageError(`expected pause, resume or status; got '${action}'`);
+  if (action === 'status') {
+    const res = await ctx.client.json<RemediationsStatus>('GET', '/api/v1/remediations');
+    if (ctx.json) printJson(ctx.io, res);
+    else ctx.io.stdout.write(formatRemediations(res));
+    return EXIT.ok;
+  }
+  const res = await ctx.client.json<{ paused: boolean }>('POST', `/api/v1/remediations/${action}`);
+  if (ctx.json) printJson(ctx.io, res);
+  else ctx.io.stdout.write(res.paused ? 'Remediations paused\n' : 'Remediations running\n');
+  return EXIT.ok;
+}
+
+const HANDLERS: Record<string, (ctx: ApiContext) => Promise<number>> = {
+  trigger,
+  watch,
+  incidents,
+  approve: stepCommand(
+    (i, s) => `/api/v1/incidents/${i}/approvals/${s}`,
+    (v) => ({ decision: 'approve', ...commented(v) }),
+  ),
+  reject: stepCommand(
+    (i, s) => `/api/v1/incidents/${i}/approvals/${s}`,
+    (v) => ({ decision: 'reject', ...commented(v) }),
+  ),
+  complete: stepCommand((i, s) => `/api/v1/incidents/${i}/steps/${s}/complete`, commented),
+  ack,
+  resolve,
+  remediations,
+};
+
+/** Runs the API command `name` and maps what went wrong to an exit code and a line on stderr. */
+export async function runApiCommand(name: string, ctx: CommandContext): Promise<number> {
+  const handler = HANDLERS[name];
+  if (!handler) throw new Error(`no handler for the API command '${name}'`);
+  const json = ctx.values.json === true;
+  try {
+    const client = createApiClient(apiTarget(ctx.values));
+    return await handler({ client, args: ctx.positionals, values: ctx.values, io: ctx.io, json });
+  } catch (err) {
+    return reportError(name, err, ctx.io, json);
+  }
+}
+
+function reportError(name: string, err: unknown, io: CliIo, json: boolean): number {
+  const say = (text: string) => io.stderr.write(`fireline ${name}: ${text}\n`);
+  if (err instanceof UsageError) {
+    say(`${err.message}\nRun 'fireline help ${name}' for usage.`);
+    return EXIT.usage;
+  }
+  if (err instanceof ApiUnreachableError) {
+    say(
+      `${err.message}\nIs Fireline running? Start it with 'fireline start' (it listens on HOST:PORT, ` +
+        `default 127.0.0.1:3000), or point --url or FIRELINE_URL at it.`,
+    );
+    return EXIT.unreachable;
+  }
+  if (!(err instanceof ApiResponseError)) throw err;
+  const { problem } = err;
+  if (json) printJson(io, problem);
+  const fields = (problem.errors ?? []).map((e) => `\n  ${clean(e.field)}: ${clean(e.message)}`).join('');
+  say(`${clean(problem.detail)} (${problem.status} ${clean(problem.title)})${fields}`);
+  if (err.status === 401 || err.status === 403) {
+    io.stderr.write(
+      err.status === 401
+        ? 'Give a token with --token or FIRELINE_TOKEN (an operator token for changes, viewer to read).\n'
+        : 'Use a token with that scope (--token or FIRELINE_TOKEN).\n',
+    );
+    return EXIT.auth;
+  }
+  return EXIT.failed;
+}
