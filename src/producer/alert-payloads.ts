@@ -1,6 +1,8 @@
+import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import { fingerprintFromLabels } from '../engine/triggers.ts';
 import type { Alert } from '../engine/types.ts';
+import { safeEqual } from './auth.ts';
 
 /**
  * The webhook bodies of Alertmanager (version "4", also "3") and Grafana (contact point version
@@ -154,4 +156,42 @@ export function parseAlertmanagerPayload(body: unknown): { alerts: Alert[]; trun
 export function parseGrafanaPayload(body: unknown): { alerts: Alert[]; truncatedAlerts: number } {
   const payload = GrafanaPayloadSchema.parse(body);
   return { alerts: alertsFromGrafana(payload), truncatedAlerts: payload.truncatedAlerts ?? 0 };
+}
+
+/** A Grafana signature whose timestamp is further than this from now is refused (a replay). */
+export const GRAFANA_MAX_SKEW_SECONDS = 300;
+
+/**
+ * Grafana's HMAC (grafana/alerting `HMACRoundTripper`): hex HMAC-SHA256 of the raw body, or of
+ * `<unix seconds>:<body>` when the contact point names a timestamp header.
+ */
+export function grafanaSignature(secret: string, rawBody: Buffer | string, timestamp?: string): string {
+  const hmac = createHmac('sha256', secret);
+  if (timestamp !== undefined) hmac.update(`${timestamp}:`);
+  return hmac.update(rawBody).digest('hex');
+}
+
+/**
+ * Verifies a Grafana webhook signature in constant time. With a timestamp, it must also be within
+ * five minutes of `now`, so a captured request cannot be replayed later.
+ */
+export function verifyGrafanaSignature(
+  secret: string,
+  req: { signature: string | undefined; timestamp: string | undefined; rawBody: Buffer | string },
+  now: Date,
+): { ok: true } | { ok: false; reason: string } {
+  if (!req.signature) return { ok: false, reason: 'the X-Grafana-Alerting-Signature header is missing' };
+  if (req.timestamp !== undefined) {
+    if (!/^\d{1,12}$/.test(req.timestamp))
+      return { ok: false, reason: 'the signature timestamp is not Unix seconds' };
+    if (Math.abs(now.getTime() / 1000 - Number(req.timestamp)) > GRAFANA_MAX_SKEW_SECONDS)
+      return {
+        ok: false,
+        reason: `the signature timestamp is more than ${GRAFANA_MAX_SKEW_SECONDS} s from now`,
+      };
+  }
+  const expected = grafanaSignature(secret, req.rawBody, req.timestamp);
+  if (!safeEqual(req.signature.trim().toLowerCase(), expected))
+    return { ok: false, reason: 'the Grafana signature does not match the body' };
+  return { ok: true };
 }

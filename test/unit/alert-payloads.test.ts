@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { fingerprintFromLabels } from '../../src/engine/triggers.ts';
 import type { Alert } from '../../src/engine/types.ts';
-import { parseAlertmanagerPayload, parseGrafanaPayload } from '../../src/producer/alert-payloads.ts';
+import {
+  grafanaSignature,
+  parseAlertmanagerPayload,
+  parseGrafanaPayload,
+  verifyGrafanaSignature,
+} from '../../src/producer/alert-payloads.ts';
 
 function fixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
@@ -208,5 +213,51 @@ describe('parseGrafanaPayload', () => {
       alerts: [{ labels: {}, startsAt: '2024-05-01T10:00:00Z', values: { A: '2.75' } }],
     };
     expect(issuePaths(() => parseGrafanaPayload(body))).toEqual(['alerts.0.values.A']);
+  });
+});
+
+describe('Grafana signature', () => {
+  const secret = 'grafana-test-secret';
+  // Vectors from `printf '<message>' | openssl dgst -sha256 -hmac grafana-test-secret`.
+  it.each([
+    {
+      body: 'abc',
+      timestamp: undefined,
+      hex: '78dc0d1fe640de74b50d1221e661f5926536e9dfec034d9bbed3ac91f2c78f44',
+    },
+    {
+      body: '{"a":1}',
+      timestamp: '1714557600',
+      hex: '6da2b176f2e85d331c0bb54965c259aa770fcb85c606bcb0cfd863a12bf4cf4d',
+    },
+  ])('signs $body (timestamp $timestamp) as openssl does', ({ body, timestamp, hex }) => {
+    expect(grafanaSignature(secret, Buffer.from(body), timestamp)).toBe(hex);
+  });
+
+  const now = new Date(1714557600 * 1000 + 60_000);
+  const signed = { rawBody: '{"a":1}', timestamp: '1714557600' };
+  const good = '6da2b176f2e85d331c0bb54965c259aa770fcb85c606bcb0cfd863a12bf4cf4d';
+  it.each([
+    { name: 'a valid signature with timestamp', req: { ...signed, signature: good }, ok: true },
+    { name: 'upper-case hex', req: { ...signed, signature: good.toUpperCase() }, ok: true },
+    { name: 'no signature', req: { ...signed, signature: undefined }, ok: false },
+    { name: 'a tampered body', req: { ...signed, rawBody: '{"a":2}', signature: good }, ok: false },
+    { name: 'another timestamp', req: { ...signed, timestamp: '1714557601', signature: good }, ok: false },
+    { name: 'the timestamp left out', req: { ...signed, timestamp: undefined, signature: good }, ok: false },
+    {
+      name: 'a timestamp that is not seconds',
+      req: { ...signed, timestamp: '1e9', signature: good },
+      ok: false,
+    },
+  ])('$name → ok: $ok', ({ req, ok }) => {
+    expect(verifyGrafanaSignature(secret, req, now).ok).toBe(ok);
+  });
+
+  it('refuses a signed timestamp more than five minutes away (a replay)', () => {
+    const later = new Date(1714557600 * 1000 + 301_000);
+    expect(verifyGrafanaSignature(secret, { ...signed, signature: good }, later)).toEqual({
+      ok: false,
+      reason: 'the signature timestamp is more than 300 s from now',
+    });
   });
 });
