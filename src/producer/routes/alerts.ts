@@ -1,0 +1,149 @@
+import { type RequestHandler, Router } from 'express';
+import { ZodError } from 'zod';
+import type { Alert } from '../../engine/types.ts';
+import { parseAlertmanagerPayload, parseGrafanaPayload, verifyGrafanaSignature } from '../alert-payloads.ts';
+import { type ApiDeps, jsonBody } from '../app.ts';
+import { requireScope } from '../auth.ts';
+import { sendProblem, UnavailableError } from '../http-errors.ts';
+import type { IntakeOutcome } from '../intake.ts';
+
+/** How many alerts of one group go through intake at once (a group may hold thousands). */
+export const INTAKE_CONCURRENCY = 32;
+
+/** The signature header Grafana sets by default. */
+const GRAFANA_SIGNATURE_HEADER = 'X-Grafana-Alerting-Signature';
+/**
+ * Grafana sends a timestamp only under a header the contact point names (there is no default):
+ * these two names are accepted.
+ */
+const GRAFANA_TIMESTAMP_HEADERS = ['X-Grafana-Alerting-Signature-Timestamp', 'X-Grafana-Alerting-Timestamp'];
+
+/** What happened to one alert of the group, in the order the sender listed them. */
+export interface AlertResult {
+  fingerprint: string;
+  alertname: string | null;
+  status: Alert['status'];
+  outcomes: IntakeOutcome[];
+}
+
+/** The 202 body: every alert of the group is in Redis; `results` say what each one did. */
+export interface IngestResponse {
+  accepted: number;
+  results: AlertResult[];
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` running at once; results keep the input order. After
+ * the first failure no new item starts; the in-flight ones settle, then that failure is thrown.
+ */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        results[i] = await fn(items[i] as T);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const rejected = lanes.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
+  return results;
+}
+
+/**
+ * Takes every alert of a group. A 2xx must mean every alert is in Redis, so anything short of that
+ * is a 503: the sender retries the whole group, and intake is idempotent per fingerprint (a
+ * duplicate attaches), so the retry loses and doubles nothing.
+ */
+async function ingest(
+  deps: ApiDeps,
+  source: Alert['source'],
+  parsed: { alerts: Alert[]; truncatedAlerts: number },
+): Promise<IngestResponse> {
+  const { redis } = deps.pipeline.deps;
+  if (redis.status !== 'ready')
+    throw new UnavailableError(`Redis is not available (connection ${redis.status}); retry later`);
+  const log = deps.logger.child({ source });
+  if (parsed.truncatedAlerts > 0)
+    log.warn({ truncatedAlerts: parsed.truncatedAlerts }, 'the sender truncated this group (max_alerts)');
+  let outcomes: IntakeOutcome[][];
+  try {
+    outcomes = await mapBounded(parsed.alerts, INTAKE_CONCURRENCY, (alert) => deps.pipeline.intake(alert));
+  } catch (err) {
+    if (err instanceof ZodError) throw err;
+    log.error(
+      { err, alerts: parsed.alerts.length },
+      'alert intake failed; answering 503 so the sender retries',
+    );
+    throw new UnavailableError('the alerts could not be stored; retry later');
+  }
+  const results = parsed.alerts.map(
+    (alert, i): AlertResult => ({
+      fingerprint: alert.fingerprint,
+      alertname: alert.labels.alertname ?? null,
+      status: alert.status,
+      outcomes: outcomes[i] ?? [],
+    }),
+  );
+  const counts: Record<string, number> = {};
+  for (const o of outcomes.flat()) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
+  log.info({ alerts: results.length, outcomes: counts }, 'alerts taken');
+  return { accepted: results.length, results };
+}
+
+/** 401 unless the body carries a valid Grafana HMAC; a no-op when no secret is configured. */
+function grafanaSignatureCheck(deps: ApiDeps): RequestHandler {
+  return (req, res, next) => {
+    if (!deps.grafanaSecret) return next();
+    const timestampHeader = GRAFANA_TIMESTAMP_HEADERS.find((h) => req.get(h) !== undefined);
+    const verdict = verifyGrafanaSignature(
+      deps.grafanaSecret,
+      {
+        signature: req.get(GRAFANA_SIGNATURE_HEADER),
+        timestamp: timestampHeader ? req.get(timestampHeader) : undefined,
+        // jsonBody keeps the bytes; without a JSON body there are none (and the parse will say so).
+        rawBody: (req as unknown as { rawBody?: Buffer }).rawBody ?? '',
+      },
+      (deps.now ?? (() => new Date()))(),
+    );
+    if (!verdict.ok) return sendProblem(res, 401, 'Unauthorized', verdict.reason);
+    next();
+  };
+}
+
+/**
+ * Alert webhooks (scope `ingest`): `POST /api/v1/alerts/alertmanager` (Alertmanager webhook v4,
+ * also v3) and `POST /api/v1/alerts/grafana` (Grafana webhook contact point v1, HMAC-verified when
+ * a secret is set). Both answer 202 `{ accepted, results }` once every alert is in Redis; 400
+ * naming the field for a bad payload; 503 with Retry-After when Redis cannot take them.
+ */
+export function alertRoutes(deps: ApiDeps): Router {
+  const router = Router();
+  const ingestScope = requireScope(deps.auth, 'ingest');
+  router.post('/api/v1/alerts/alertmanager', ingestScope, jsonBody(deps), async (req, res) => {
+    const parsed = parseAlertmanagerPayload(req.body);
+    res.status(202).json(await ingest(deps, 'alertmanager', parsed));
+  });
+  router.post(
+    '/api/v1/alerts/grafana',
+    ingestScope,
+    jsonBody(deps),
+    grafanaSignatureCheck(deps),
+    async (req, res) => {
+      const parsed = parseGrafanaPayload(req.body);
+      res.status(202).json(await ingest(deps, 'grafana', parsed));
+    },
+  );
+  return router;
+}
