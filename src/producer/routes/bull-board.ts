@@ -11,9 +11,10 @@ export const BULL_BOARD_PATH = '/admin/queues';
 
 /**
  * Bull Board at `/admin/queues` for operators (a browser can log in with Basic auth, the operator
- * token as password). Every queue is registered, so flows show parent and children. Retrying a
- * remediation from the board is off: whether an action runs again is for the runbook's safety
- * rules (non-idempotent actions run at most once), not a button.
+ * token as password). Every queue is registered, so flows show parent and children. The board
+ * shows no retry button on remediations: whether an action runs again is for the runbook's safety
+ * rules, and the worker's at-most-once markers would turn a retried non-idempotent action into a
+ * no-op anyway (Bull Board's API itself still accepts a retry; the markers are the guard).
  */
 export function bullBoardRoutes(deps: ApiDeps): Router {
   const { byName } = deps.pipeline.deps.queues;
