@@ -9,6 +9,8 @@ const Int = (def: number, min = 0) => z.coerce.number().int().min(min).default(d
 /** Every environment variable Fireline reads, with its default. README documents each. */
 export const ConfigSchema = z.object({
   REDIS_URL: z.string().url().optional(),
+  /** Tried when REDIS_URL is unset; when nothing answers there, Fireline starts its own redis-server. */
+  FIRELINE_LOCAL_REDIS: z.string().url().default('redis://127.0.0.1:6379'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: Int(3000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -21,6 +23,14 @@ export const ConfigSchema = z.object({
   FIRELINE_INGEST_TOKEN: z.string().min(16).optional(),
   FIRELINE_OPERATOR_TOKEN: z.string().min(16).optional(),
   FIRELINE_VIEWER_TOKEN: z.string().min(16).optional(),
+  /** Where users reach Fireline, for links in notifications (default http://HOST:PORT). */
+  FIRELINE_PUBLIC_URL: z.string().url().optional(),
+  /** Verifies Grafana's X-Grafana-Alerting-Signature when set. */
+  FIRELINE_GRAFANA_SECRET: z.string().min(1).optional(),
+  /** Verifies Slack interactivity requests (Approve / Reject buttons). */
+  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  /** Where a private redis-server keeps its data when Fireline starts one. */
+  FIRELINE_DATA_DIR: z.string().min(1).default('.fireline'),
   /** Record rendered actions, run nothing, for every runbook. */
   FIRELINE_DRY_RUN: Bool.default(false),
   FIRELINE_DIAGNOSTIC_CONCURRENCY: Int(20, 1),
