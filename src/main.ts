@@ -4,7 +4,9 @@ import { formatIssue } from './engine/runbook-parse.ts';
 import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createPipeline, type Pipeline } from './pipeline.ts';
+import { type AuthConfig, authEnabled } from './producer/auth.ts';
 import { QUEUE_NAMES, type QueueName } from './queues.ts';
+import type { RedisTarget } from './redis-launcher.ts';
 import { hasErrors, loadRunbooks } from './runbooks.ts';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -19,6 +21,8 @@ export interface StartOptions {
 /** A running Fireline process; `stop` is what SIGTERM does. */
 export interface Fireline {
   pipeline: Pipeline;
+  /** The API's URL when this process serves HTTP. */
+  url?: string;
   stop(): Promise<void>;
 }
 
@@ -37,46 +41,130 @@ export function parseQueues(list: string | undefined): QueueName[] {
   return names as QueueName[];
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Tokens from the environment; without any, only a loopback address may be bound. */
+export function authFrom(config: Config): AuthConfig {
+  const auth: AuthConfig = {
+    ...(config.FIRELINE_INGEST_TOKEN ? { ingestToken: config.FIRELINE_INGEST_TOKEN } : {}),
+    ...(config.FIRELINE_OPERATOR_TOKEN ? { operatorToken: config.FIRELINE_OPERATOR_TOKEN } : {}),
+    ...(config.FIRELINE_VIEWER_TOKEN ? { viewerToken: config.FIRELINE_VIEWER_TOKEN } : {}),
+  };
+  if (!authEnabled(auth) && !LOOPBACK.has(config.HOST))
+    throw new ConfigError(
+      `HOST=${config.HOST}: refusing to listen beyond loopback with authentication off; set FIRELINE_INGEST_TOKEN, FIRELINE_OPERATOR_TOKEN and FIRELINE_VIEWER_TOKEN (16+ characters each), or use HOST=127.0.0.1`,
+    );
+  return auth;
+}
+
 /**
  * Starts Fireline in one role: loads and lints the runbooks (a bad set refuses to start), wires
- * the pipeline on Redis and starts the workers. The HTTP API joins in the `api` and `all` roles.
+ * the pipeline on Redis, starts the workers and, in the `api` and `all` roles, the HTTP API.
+ * Stopping closes in reverse order: HTTP, metrics, workers, queues and connections, then Redis.
  */
 export async function startFireline(
   config: Config,
   logger: Logger,
-  redisUrl: string,
+  redis: RedisTarget,
   opts: StartOptions,
 ): Promise<Fireline> {
+  const serveHttp = opts.role !== 'worker';
+  const auth = serveHttp ? authFrom(config) : {};
   const loaded = await loadRunbooks([config.FIRELINE_RUNBOOKS]);
   for (const issue of loaded.issues)
     logger[issue.severity === 'error' ? 'error' : 'warn'](formatIssue(issue));
   if (hasErrors(loaded.issues))
-    throw new ConfigError(`runbooks in ${config.FIRELINE_RUNBOOKS} have errors (see above); not starting`);
+    throw new ConfigError(`runbooks in ${config.FIRELINE_RUNBOOKS} have errors (listed above); not starting`);
   const pipeline = createPipeline({
-    redisUrl,
+    redisUrl: redis.url,
     prefix: config.FIRELINE_PREFIX,
     catalog: createCatalog(loaded.runbooks),
     logger,
     dryRun: config.FIRELINE_DRY_RUN,
     retentionDays: config.FIRELINE_RETENTION_DAYS,
+    publicUrl:
+      config.FIRELINE_PUBLIC_URL ??
+      `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`,
   });
-  await pipeline.ready();
-  if (opts.role !== 'api') {
-    const queues = opts.queues ?? QUEUE_NAMES;
-    await pipeline.startWorkers(
-      {
-        diagnosticConcurrency: config.FIRELINE_DIAGNOSTIC_CONCURRENCY,
-        remediationRatePerMinute: config.FIRELINE_REMEDIATION_RATE_PER_MINUTE,
-        remediationConcurrency: config.FIRELINE_REMEDIATION_CONCURRENCY,
-        lockDurationMs: config.FIRELINE_LOCK_DURATION_MS,
-        stalledIntervalMs: config.FIRELINE_STALLED_INTERVAL_MS,
-      },
-      queues,
-    );
-    logger.info({ queues, runbooks: loaded.runbooks.map((r) => r.runbook.id) }, 'workers started');
-  }
-  return {
-    pipeline,
-    stop: () => pipeline.close(config.FIRELINE_SHUTDOWN_TIMEOUT_MS),
+  const stops: (() => Promise<void>)[] = [
+    () => redis.stop(),
+    () => pipeline.close(config.FIRELINE_SHUTDOWN_TIMEOUT_MS),
+  ];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step();
   };
+  try {
+    await pipeline.ready();
+    if (opts.role !== 'api') {
+      const queues = opts.queues ?? QUEUE_NAMES;
+      await pipeline.startWorkers(
+        {
+          diagnosticConcurrency: config.FIRELINE_DIAGNOSTIC_CONCURRENCY,
+          remediationRatePerMinute: config.FIRELINE_REMEDIATION_RATE_PER_MINUTE,
+          remediationConcurrency: config.FIRELINE_REMEDIATION_CONCURRENCY,
+          lockDurationMs: config.FIRELINE_LOCK_DURATION_MS,
+          stalledIntervalMs: config.FIRELINE_STALLED_INTERVAL_MS,
+        },
+        queues,
+      );
+      logger.info({ queues, runbooks: loaded.runbooks.map((r) => r.runbook.id) }, 'workers started');
+    }
+    if (!serveHttp) return { pipeline, stop };
+    const { createMetrics } = await import('./producer/metrics.ts');
+    const { listen } = await import('./producer/server.ts');
+    const metrics = createMetrics({ pipeline, logger });
+    await metrics.start();
+    stops.push(() => metrics.stop());
+    const http = await listen(
+      {
+        pipeline,
+        auth,
+        logger,
+        runbookPaths: [config.FIRELINE_RUNBOOKS],
+        ...(config.FIRELINE_GRAFANA_SECRET ? { grafanaSecret: config.FIRELINE_GRAFANA_SECRET } : {}),
+        ...(config.SLACK_SIGNING_SECRET ? { slackSigningSecret: config.SLACK_SIGNING_SECRET } : {}),
+      },
+      metrics,
+      config.HOST,
+      config.PORT,
+    );
+    stops.push(() => http.close());
+    if (!authEnabled(auth))
+      logger.warn(
+        `AUTHENTICATION IS OFF: set FIRELINE_*_TOKEN to require tokens; listening on ${config.HOST} only`,
+      );
+    logger.info({ url: http.url, redis: redis.source, runbooks: loaded.runbooks.length }, 'API listening');
+    return { pipeline, url: http.url, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** What `fireline start` prints for a human once it is up. */
+export function banner(
+  f: Fireline,
+  role: Role,
+  redis: RedisTarget,
+  runbookIds: readonly string[],
+  auth: boolean,
+): string {
+  const lines = [
+    `Fireline is running (role ${role}; Redis: ${redis.source === 'private' ? `private redis-server at ${redis.url}` : redis.url})`,
+  ];
+  lines.push(`Runbooks loaded (${runbookIds.length}): ${runbookIds.join(', ') || 'none'}`);
+  if (f.url) {
+    lines.push(`Console:        ${f.url}/`);
+    lines.push(`Queues:         ${f.url}/admin/queues`);
+    lines.push('Point Alertmanager at it (alertmanager.yml):');
+    lines.push('  receivers:');
+    lines.push('    - name: fireline');
+    lines.push('      webhook_configs:');
+    lines.push(`        - url: ${f.url}/api/v1/alerts/alertmanager`);
+    if (auth)
+      lines.push('          http_config: { authorization: { credentials: <FIRELINE_INGEST_TOKEN> } }');
+    lines.push('          send_resolved: true');
+  }
+  lines.push('Stop with Ctrl-C.');
+  return `${lines.join('\n')}\n`;
 }

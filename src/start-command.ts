@@ -1,12 +1,15 @@
+import { join } from 'node:path';
 import type { CommandContext } from './cli.ts';
 import { loadConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { createLogger } from './logger.ts';
-import { parseQueues, type Role, startFireline } from './main.ts';
+import { banner, parseQueues, type Role, startFireline } from './main.ts';
+import { resolveRedis } from './redis-launcher.ts';
 import { untilShutdown } from './shutdown.ts';
 
 /** `fireline start`: runs until SIGINT/SIGTERM, then shuts down gracefully; resolves to the exit code. */
 export async function runStart({ values, io }: CommandContext): Promise<number> {
+  const role = (values.role as Role | undefined) ?? 'all';
   let config: ReturnType<typeof loadConfig>;
   let queues: ReturnType<typeof parseQueues>;
   try {
@@ -18,12 +21,19 @@ export async function runStart({ values, io }: CommandContext): Promise<number> 
     return 1;
   }
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const redisUrl = config.REDIS_URL ?? 'redis://127.0.0.1:6379';
   try {
-    const fireline = await startFireline(config, logger, redisUrl, {
-      role: (values.role as Role) ?? 'all',
-      queues,
-    });
+    const redis = await resolveRedis(config, join(config.FIRELINE_DATA_DIR, 'redis'), logger);
+    const fireline = await startFireline(config, logger, redis, { role, queues }).catch(
+      async (err: unknown) => {
+        await redis.stop();
+        throw err;
+      },
+    );
+    const ids = fireline.pipeline.deps.catalog.all().map((c) => c.runbook.id);
+    const tokens = Boolean(
+      config.FIRELINE_INGEST_TOKEN || config.FIRELINE_OPERATOR_TOKEN || config.FIRELINE_VIEWER_TOKEN,
+    );
+    io.stdout.write(banner(fireline, role, redis, ids, tokens));
     await untilShutdown(['SIGINT', 'SIGTERM'], logger, () => fireline.stop());
     return 0;
   } catch (err) {

@@ -1,0 +1,71 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type ApiDeps, createApp, type RouteModule } from './app.ts';
+import type { Metrics } from './metrics.ts';
+import { alertRoutes } from './routes/alerts.ts';
+import { bullBoardRoutes } from './routes/bull-board.ts';
+import { eventRoutes } from './routes/events.ts';
+import { healthRoutes } from './routes/health.ts';
+import { incidentRoutes } from './routes/incidents.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { remediationRoutes } from './routes/remediations.ts';
+import { runbookRoutes } from './routes/runbooks.ts';
+import { slackRoutes } from './routes/slack.ts';
+import { closeAllStreams } from './sse.ts';
+
+/** Every route module of the API process, in mount order. */
+export function apiModules(metrics: Metrics): RouteModule[] {
+  return [
+    healthRoutes,
+    metricsRoutes(metrics),
+    alertRoutes,
+    incidentRoutes,
+    eventRoutes,
+    runbookRoutes,
+    remediationRoutes,
+    slackRoutes,
+    bullBoardRoutes,
+  ];
+}
+
+export interface HttpServer {
+  server: Server;
+  /** `http://host:port` as bound (the real port when 0 was asked). */
+  url: string;
+  /** Stops accepting, ends SSE streams (clients resume elsewhere with Last-Event-ID), waits for the rest. */
+  close(): Promise<void>;
+}
+
+/** Builds the full app and listens on `host:port`. */
+export async function listen(
+  deps: ApiDeps,
+  metrics: Metrics,
+  host: string,
+  port: number,
+): Promise<HttpServer> {
+  const app = createApp(deps, apiModules(metrics));
+  const server = createServer(app);
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    url: `http://${shownHost}:${bound}`,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        closeAllStreams();
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
