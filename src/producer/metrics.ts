@@ -28,6 +28,8 @@ export interface Metrics {
   stop(): Promise<void>;
 }
 
+type QueueCounts = [queue: string, countsByState: Record<string, number>][];
+
 type IncidentInfo = Pick<Incident, 'runbookId' | 'severity' | 'createdAt'>;
 
 const INCIDENT_CACHE_SIZE = 10_000;
@@ -93,21 +95,22 @@ export function createMetrics(deps: MetricsDeps, opts: MetricsOptions = {}): Met
   });
 
   // Both gauges read one shared count per scrape: the registry collects metrics concurrently.
-  let reading: Promise<[string, Record<string, number>][] | null> | null = null;
+  let reading: Promise<QueueCounts | null> | null = null;
   const readCounts = () => {
-    reading ??= Promise.all(
-      Object.entries(queues.byName).map(async ([name, queue]) => [name, await queue.getJobCounts()] as const),
-    )
-      .then(
-        (counts) => counts.map(([name, c]): [string, Record<string, number>] => [name, c]),
-        (err: unknown) => {
-          logger.warn({ err }, 'metrics: cannot read queue job counts');
-          return null;
-        },
-      )
-      .finally(() => {
+    reading ??= (async () => {
+      try {
+        return await Promise.all(
+          Object.entries(queues.byName).map(
+            async ([name, queue]): Promise<QueueCounts[number]> => [name, await queue.getJobCounts()],
+          ),
+        );
+      } catch (err) {
+        logger.warn({ err }, 'metrics: cannot read queue job counts');
+        return null;
+      } finally {
         reading = null;
-      });
+      }
+    })();
     return reading;
   };
   const queueJobs: Gauge<'queue' | 'state'> = new Gauge({

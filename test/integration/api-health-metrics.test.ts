@@ -109,11 +109,13 @@ describe('metrics', () => {
   let pipeline: Pipeline | undefined;
   let metrics: Metrics | undefined;
   let api: ApiServer | undefined;
+  let privateRedis: PrivateRedis | undefined;
   afterEach(async () => {
     await api?.close();
     await metrics?.stop();
     await pipeline?.close(5000);
-    api = metrics = pipeline = undefined;
+    await privateRedis?.stop();
+    api = metrics = pipeline = privateRedis = undefined;
   });
 
   const viewer = { authorization: `Bearer ${AUTH.viewerToken}` };
@@ -196,6 +198,27 @@ describe('metrics', () => {
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       expect(await res.text()).toMatch(/^# HELP fireline_incidents_total /m);
     }
+  });
+
+  it('still answers while Redis is down: redis_up 0 and no queue gauges, instead of a failed scrape', async () => {
+    privateRedis = await startRedis();
+    const { port } = privateRedis;
+    pipeline = await testPipeline(privateRedis.url, [RUNBOOK]);
+    metrics = createMetrics({ pipeline, logger: pipeline.deps.logger });
+    await metrics.start();
+    api = await startApi(pipeline, [metricsRoutes(metrics)]);
+    await scrapeUntil(api.url, ['fireline_redis_up 1', /^fireline_queue_jobs\{/m]);
+
+    await privateRedis.stop();
+    const res = await fetch(`${api.url}/metrics`);
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).toMatch(/^fireline_redis_up 0$/m);
+    expect(body).not.toMatch(/^fireline_queue_jobs\{/m);
+
+    privateRedis = await startRedis(['--port', String(port)]);
+    await pipeline.ready();
+    await scrapeUntil(api.url, ['fireline_redis_up 1']);
   });
 
   it('gives each app its own registry, so two apps in one process both serve their metrics', async () => {
