@@ -1,39 +1,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Pipeline } from '../../src/pipeline.ts';
-import { type ApiDeps, createApp, type RouteModule } from '../../src/producer/app.ts';
-
-/** The real app on 127.0.0.1, port 0, over a test pipeline; `close()` it in afterEach. */
-export async function startApi(
-  pipeline: Pipeline,
-  modules: readonly RouteModule[],
-  extra: Partial<ApiDeps> = {},
-): Promise<{ url: string; deps: ApiDeps; close(): Promise<void> }> {
-  const deps: ApiDeps = {
-    pipeline,
-    auth: {},
-    logger: pipeline.deps.logger,
-    runbookPaths: [],
-    ...extra,
-  };
-  const app = createApp(deps, modules);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    deps,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
-}
 
 /** A JSON request; returns the status, the parsed body (or text) and the headers. */
 export async function call(

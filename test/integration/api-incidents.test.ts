@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Pipeline } from '../../src/pipeline.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
-import { actionMarker, apiRunbook, call, startApi } from '../helpers/api.ts';
+import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
+import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');
@@ -10,7 +11,7 @@ const OP = { token: auth.operatorToken };
 
 describe('operator API: incidents', () => {
   let pipeline: Pipeline | undefined;
-  let api: Awaited<ReturnType<typeof startApi>> | undefined;
+  let api: ApiServer | undefined;
   afterEach(async () => {
     await api?.close();
     await pipeline?.close(5000);
