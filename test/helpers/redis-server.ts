@@ -24,11 +24,15 @@ export interface PrivateRedis {
 }
 
 /**
- * Starts a private `redis-server` on a free loopback port (nothing on disk unless `extraArgs`
- * asks for it) and resolves once it accepts connections.
+ * Starts a private `redis-server` on a free loopback port, or on `opts.port` (to bring one back
+ * where a stopped one was), with nothing on disk unless `extraArgs` asks for it; resolves once it
+ * accepts connections.
  */
-export async function startRedis(extraArgs: string[] = []): Promise<PrivateRedis> {
-  const port = await freePort();
+export async function startRedis(
+  extraArgs: string[] = [],
+  opts: { port?: number } = {},
+): Promise<PrivateRedis> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'fireline-redis-'));
   const child = spawn(
     'redis-server',
