@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { afterEach } from 'vitest';
 import type { Incident } from '../../src/engine/types.ts';
 import type { Pipeline } from '../../src/pipeline.ts';
-import type { AlertResult } from '../../src/producer/routes/alerts.ts';
+import type { ApiDeps } from '../../src/producer/app.ts';
+import { type AlertResult, alertRoutes } from '../../src/producer/routes/alerts.ts';
+import { type ApiServer, startApi } from './api-server.ts';
+import { testPipeline } from './pipeline.ts';
 
 /** A runbook the webhook fixtures trigger: one quick local diagnostic, one manual step. */
 export const LATENCY_RUNBOOK = `
@@ -114,4 +118,32 @@ export async function allIncidents(pipeline: Pipeline): Promise<Incident[]> {
     cursor = page.nextCursor;
   } while (cursor !== null);
   return all;
+}
+
+/**
+ * Call in a describe block: each call of the returned function builds a pipeline on `redisUrl`
+ * with LATENCY_RUNBOOK and serves the alert routes (auth on with AUTH unless `extra` says
+ * otherwise); everything built is closed after each test.
+ */
+export function alertApiPerTest(redisUrl: string) {
+  const open: { pipeline: Pipeline; api: ApiServer }[] = [];
+  afterEach(async () => {
+    for (const { pipeline, api } of open.splice(0)) {
+      await api.close();
+      await pipeline.close(5000);
+    }
+  });
+  return async (extra: Partial<ApiDeps> = {}) => {
+    const pipeline = await testPipeline(redisUrl, [LATENCY_RUNBOOK]);
+    const api = await startApi(pipeline, [alertRoutes], { auth: AUTH, ...extra }).catch(async (err) => {
+      await pipeline.close(5000);
+      throw err;
+    });
+    open.push({ pipeline, api });
+    return {
+      pipeline,
+      alertmanager: `${api.url}/api/v1/alerts/alertmanager`,
+      grafana: `${api.url}/api/v1/alerts/grafana`,
+    };
+  };
 }

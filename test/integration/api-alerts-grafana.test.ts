@@ -1,44 +1,23 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import { describe, expect, inject, it } from 'vitest';
 import { grafanaSignature } from '../../src/producer/alert-payloads.ts';
-import { alertRoutes } from '../../src/producer/routes/alerts.ts';
 import {
-  AUTH,
+  alertApiPerTest,
   allIncidents,
   INGEST,
-  LATENCY_RUNBOOK,
   postJson,
   webhookFixture,
 } from '../helpers/alert-webhooks.ts';
-import { type ApiServer, startApi } from '../helpers/api-server.ts';
-import { testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');
 const SECRET = 'grafana-hmac-secret-for-tests';
 
 describe('POST /api/v1/alerts/grafana', () => {
-  let pipeline: Pipeline | undefined;
-  let api: ApiServer | undefined;
-  afterEach(async () => {
-    await api?.close();
-    await pipeline?.close(5000);
-    api = undefined;
-    pipeline = undefined;
-  });
-
-  async function setup(grafanaSecret?: string) {
-    pipeline = await testPipeline(redisUrl, [LATENCY_RUNBOOK]);
-    api = await startApi(pipeline, [alertRoutes], {
-      auth: AUTH,
-      ...(grafanaSecret ? { grafanaSecret } : {}),
-    });
-    return `${api.url}/api/v1/alerts/grafana`;
-  }
+  const serve = alertApiPerTest(redisUrl);
 
   const body = JSON.stringify(webhookFixture('grafana-v1.json'));
 
   it('without a secret: 202, and the incident’s alert carries Grafana’s values and links as annotations', async () => {
-    const url = await setup();
+    const { pipeline, grafana: url } = await serve();
     const res = await postJson(url, body, INGEST);
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body).toMatchObject({
@@ -52,7 +31,7 @@ describe('POST /api/v1/alerts/grafana', () => {
         },
       ],
     });
-    const incident = await pipeline!.deps.store.get(res.body.results[0].outcomes[0].incidentId);
+    const incident = await pipeline.deps.store.get(res.body.results[0].outcomes[0].incidentId);
     expect(incident?.alert).toMatchObject({
       source: 'grafana',
       annotations: {
@@ -64,7 +43,7 @@ describe('POST /api/v1/alerts/grafana', () => {
   });
 
   it('a resolved Grafana group (state ok) adds an event to the open incident', async () => {
-    const url = await setup();
+    const { grafana: url } = await serve();
     const opened = await postJson(url, body, INGEST);
     const resolved = webhookFixture('grafana-v1.json');
     resolved.status = 'resolved';
@@ -85,7 +64,7 @@ describe('POST /api/v1/alerts/grafana', () => {
     const nowSeconds = () => String(Math.floor(Date.now() / 1000));
 
     it('a valid signature of the body → 202', async () => {
-      const url = await setup(SECRET);
+      const { grafana: url } = await serve({ grafanaSecret: SECRET });
       const res = await postJson(url, body, {
         ...INGEST,
         'X-Grafana-Alerting-Signature': grafanaSignature(SECRET, body),
@@ -96,7 +75,7 @@ describe('POST /api/v1/alerts/grafana', () => {
     it.each(['X-Grafana-Alerting-Signature-Timestamp', 'X-Grafana-Alerting-Timestamp'])(
       'a valid signature of timestamp:body, timestamp in %s → 202',
       async (header) => {
-        const url = await setup(SECRET);
+        const { grafana: url } = await serve({ grafanaSecret: SECRET });
         const ts = nowSeconds();
         const res = await postJson(url, body, {
           ...INGEST,
@@ -128,22 +107,22 @@ describe('POST /api/v1/alerts/grafana', () => {
         },
       },
     ])('$name → 401 problem, nothing stored', async ({ headers }) => {
-      const url = await setup(SECRET);
+      const { pipeline, grafana: url } = await serve({ grafanaSecret: SECRET });
       const res = await postJson(url, body, { ...INGEST, ...headers() });
       expect(res.status, JSON.stringify(res.body)).toBe(401);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      expect(await allIncidents(pipeline!)).toEqual([]);
+      expect(await allIncidents(pipeline)).toEqual([]);
     });
 
     it('a tampered body (signed, then one label changed) → 401', async () => {
-      const url = await setup(SECRET);
+      const { pipeline, grafana: url } = await serve({ grafanaSecret: SECRET });
       const signature = grafanaSignature(SECRET, body);
       const tampered = body.replace('"namespace":"payments"', '"namespace":"prod"');
       expect(tampered).not.toBe(body);
       const res = await postJson(url, tampered, { ...INGEST, 'X-Grafana-Alerting-Signature': signature });
       expect(res.status, JSON.stringify(res.body)).toBe(401);
       expect(res.body.detail).toBe('the Grafana signature does not match the body');
-      expect(await allIncidents(pipeline!)).toEqual([]);
+      expect(await allIncidents(pipeline)).toEqual([]);
     });
   });
 });

@@ -1,43 +1,25 @@
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { fingerprintFromLabels } from '../../src/engine/triggers.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
-import type { ApiDeps } from '../../src/producer/app.ts';
-import { alertRoutes } from '../../src/producer/routes/alerts.ts';
 import {
-  AUTH,
+  alertApiPerTest,
   allIncidents,
   INGEST,
   incidentIds,
-  LATENCY_RUNBOOK,
   latencyGroup,
   postJson,
   TOKENS,
   webhookFixture,
 } from '../helpers/alert-webhooks.ts';
-import { type ApiServer, startApi } from '../helpers/api-server.ts';
-import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
+import { eventsUntil, FAST_WORKERS } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');
 
 describe('POST /api/v1/alerts/alertmanager', () => {
-  let pipeline: Pipeline | undefined;
-  let api: ApiServer | undefined;
-  afterEach(async () => {
-    await api?.close();
-    await pipeline?.close(5000);
-    api = undefined;
-    pipeline = undefined;
-  });
-
-  async function setup(extra: Partial<ApiDeps> = {}) {
-    pipeline = await testPipeline(redisUrl, [LATENCY_RUNBOOK]);
-    api = await startApi(pipeline, [alertRoutes], { auth: AUTH, ...extra });
-    return `${api.url}/api/v1/alerts/alertmanager`;
-  }
+  const serve = alertApiPerTest(redisUrl);
 
   it('v4 as Alertmanager sends it: the firing alert opens an incident that gets decided, the resolved one finds none', async () => {
-    const url = await setup();
-    await pipeline!.startWorkers(FAST_WORKERS);
+    const { pipeline, alertmanager: url } = await serve();
+    await pipeline.startWorkers(FAST_WORKERS);
     const res = await postJson(url, webhookFixture('alertmanager-v4.json'), INGEST);
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body.accepted).toBe(2);
@@ -55,19 +37,19 @@ describe('POST /api/v1/alerts/alertmanager', () => {
       outcomes: [{ outcome: 'no_open_incident', runbookId: 'payment-latency' }],
     });
     const id = firing.outcomes[0].incidentId;
-    const incident = await pipeline!.deps.store.get(id);
+    const incident = await pipeline.deps.store.get(id);
     expect(incident?.alert).toMatchObject({
       source: 'alertmanager',
       startsAt: '2024-05-01T10:00:00.123456789Z',
     });
     expect(incident?.alert).not.toHaveProperty('endsAt');
-    const events = await eventsUntil(pipeline!, id, (e) => e.type === 'decision.made');
+    const events = await eventsUntil(pipeline, id, (e) => e.type === 'decision.made');
     expect(events.at(-1)?.type).toBe('decision.made');
-    expect((await pipeline!.deps.store.get(id))?.plan.map((s) => s.stepId)).toEqual(['look']);
+    expect((await pipeline.deps.store.get(id))?.plan.map((s) => s.stepId)).toEqual(['look']);
   });
 
   it('v3 without fingerprint, per-alert status or annotations: the fingerprint is derived from the labels', async () => {
-    const url = await setup();
+    const { pipeline, alertmanager: url } = await serve();
     const body = webhookFixture('alertmanager-v3-legacy.json');
     const labels = body.alerts[0]!.labels as Record<string, string>;
     const res = await postJson(url, body, INGEST);
@@ -80,19 +62,19 @@ describe('POST /api/v1/alerts/alertmanager', () => {
         outcomes: [expect.objectContaining({ outcome: 'opened' })],
       },
     ]);
-    const [incident] = await allIncidents(pipeline!);
+    const [incident] = await allIncidents(pipeline);
     expect(incident?.alert).toMatchObject({ fingerprint: fingerprintFromLabels(labels), annotations: {} });
   });
 
   it('accepts unknown fields at every level (notification_reason, routeLabels, …)', async () => {
-    const url = await setup();
+    const { alertmanager: url } = await serve();
     const res = await postJson(url, webhookFixture('alertmanager-newer-fields.json'), INGEST);
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     expect(res.body.results[0].outcomes).toEqual([expect.objectContaining({ outcome: 'opened' })]);
   });
 
   it('a group of 500 alerts: 500 results in order, 500 incidents', async () => {
-    const url = await setup();
+    const { pipeline, alertmanager: url } = await serve();
     const instances = Array.from({ length: 500 }, (_, i) => `payment-${i}:9100`);
     const res = await postJson(url, latencyGroup(instances), INGEST);
     expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(202);
@@ -106,13 +88,13 @@ describe('POST /api/v1/alerts/alertmanager', () => {
       (r: { outcomes: { outcome: string }[] }) => r.outcomes[0]?.outcome === 'opened',
     );
     expect(opened).toHaveLength(500);
-    const stored = await allIncidents(pipeline!);
+    const stored = await allIncidents(pipeline);
     expect(stored).toHaveLength(500);
     expect(new Set(stored.map((i) => i.alert.fingerprint))).toEqual(new Set(fingerprints));
   });
 
   it('the same group twice: the second time every alert attaches to its incident', async () => {
-    const url = await setup();
+    const { pipeline, alertmanager: url } = await serve();
     const group = latencyGroup(['a:1', 'b:1', 'c:1']);
     const first = await postJson(url, group, INGEST);
     const second = await postJson(url, group, INGEST);
@@ -121,11 +103,11 @@ describe('POST /api/v1/alerts/alertmanager', () => {
       second.body.results.map((r: { outcomes: { outcome: string }[] }) => r.outcomes[0]?.outcome),
     ).toEqual(['attached', 'attached', 'attached']);
     expect(incidentIds(second.body.results)).toEqual(incidentIds(first.body.results));
-    expect(await allIncidents(pipeline!)).toHaveLength(3);
+    expect(await allIncidents(pipeline)).toHaveLength(3);
   });
 
   it('resolved alerts add an event to the open incident, or find none; never a new incident', async () => {
-    const url = await setup();
+    const { pipeline, alertmanager: url } = await serve();
     const opened = await postJson(url, latencyGroup(['a:1']), INGEST);
     const [id] = incidentIds(opened.body.results);
     const res = await postJson(url, latencyGroup(['a:1', 'never-fired:1'], 'resolved'), INGEST);
@@ -139,13 +121,13 @@ describe('POST /api/v1/alerts/alertmanager', () => {
       ],
       ['resolved', [{ outcome: 'no_open_incident', runbookId: 'payment-latency' }]],
     ]);
-    expect((await allIncidents(pipeline!)).map((i) => i.id)).toEqual([id]);
-    const timeline = await pipeline!.deps.store.timeline(id!);
+    expect((await allIncidents(pipeline)).map((i) => i.id)).toEqual([id]);
+    const timeline = await pipeline.deps.store.timeline(id!);
     expect(timeline.map((e) => e.type)).toContain('alert.resolved');
   });
 
   it('an alert no runbook matches is accepted with outcome no_runbook', async () => {
-    const url = await setup();
+    const { alertmanager: url } = await serve();
     const body = latencyGroup(['a:1']);
     body.alerts[0]!.labels.alertname = 'SomethingElse';
     const res = await postJson(url, body, INGEST);
@@ -164,36 +146,36 @@ describe('POST /api/v1/alerts/alertmanager', () => {
       { who: 'the operator token', headers: { authorization: `Bearer ${TOKENS.operator}` }, status: 403 },
       { who: 'the ingest token', headers: INGEST, status: 202 },
     ])('$who → $status', async ({ headers, status }) => {
-      const url = await setup();
+      const { pipeline, alertmanager: url } = await serve();
       const res = await postJson(url, latencyGroup(['a:1']), headers);
       expect(res.status, JSON.stringify(res.body)).toBe(status);
       if (status !== 202) {
         expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-        expect(await allIncidents(pipeline!)).toEqual([]);
+        expect(await allIncidents(pipeline)).toEqual([]);
       }
     });
   });
 
   describe('bad requests', () => {
     it('malformed JSON → 400 naming (body)', async () => {
-      const url = await setup();
+      const { alertmanager: url } = await serve();
       const res = await postJson(url, '{"alerts": [', INGEST);
       expect(res.status).toBe(400);
       expect(res.body.errors).toEqual([{ field: '(body)', message: 'invalid JSON' }]);
     });
 
     it('a number as a label value → 400 naming alerts.3.labels.x, and nothing is stored', async () => {
-      const url = await setup();
+      const { pipeline, alertmanager: url } = await serve();
       const body = latencyGroup(['a:1', 'b:1', 'c:1', 'd:1']);
       (body.alerts[3]!.labels as Record<string, unknown>).x = 5;
       const res = await postJson(url, body, INGEST);
       expect(res.status, JSON.stringify(res.body)).toBe(400);
       expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['alerts.3.labels.x']);
-      expect(await allIncidents(pipeline!)).toEqual([]);
+      expect(await allIncidents(pipeline)).toEqual([]);
     });
 
     it('wrong types elsewhere → 400 naming each field', async () => {
-      const url = await setup();
+      const { alertmanager: url } = await serve();
       const body = { ...latencyGroup(['a:1']), status: 'pending', alerts: [{ labels: 'x', startsAt: 3 }] };
       const res = await postJson(url, body, INGEST);
       expect(res.status, JSON.stringify(res.body)).toBe(400);
@@ -205,7 +187,7 @@ describe('POST /api/v1/alerts/alertmanager', () => {
     });
 
     it('a body over the limit → 413', async () => {
-      const url = await setup({ bodyLimitBytes: 2048 });
+      const { pipeline, alertmanager: url } = await serve({ bodyLimitBytes: 2048 });
       const res = await postJson(
         url,
         latencyGroup(Array.from({ length: 50 }, (_, i) => `p-${i}:9100`)),
@@ -213,7 +195,7 @@ describe('POST /api/v1/alerts/alertmanager', () => {
       );
       expect(res.status, JSON.stringify(res.body)).toBe(413);
       expect(res.body.detail).toContain('2048');
-      expect(await allIncidents(pipeline!)).toEqual([]);
+      expect(await allIncidents(pipeline)).toEqual([]);
     });
   });
 });
