@@ -11,6 +11,7 @@ import {
 } from './client.ts';
 import {
   clean,
+  cleanLines,
   formatEventLine,
   formatIncident,
   formatIncidentTable,
@@ -197,11 +198,11 @@ async function incidents(ctx: ApiContext): Promise<number> {
   }
   if (sub !== 'show' && sub !== 'report')
     throw new UsageError(`unknown subcommand '${sub}' (expected list, show <id> or report <id>)`);
-  expectArgs(ctx.args, [sub, '<id>']);
+  expectArgs(ctx.args, ['<subcommand>', '<id>']);
   const filter = LIST_FILTERS.find((key) => ctx.values[key] !== undefined);
   if (filter) throw new UsageError(`--${filter} applies to 'incidents list' only`);
   if (sub === 'report') {
-    ctx.io.stdout.write(await ctx.client.text(`/api/v1/incidents/${seg(id)}/report.md`));
+    ctx.io.stdout.write(cleanLines(await ctx.client.text(`/api/v1/incidents/${seg(id)}/report.md`)));
     return EXIT.ok;
   }
   const detail = await ctx.client.json<IncidentDetail>('GET', `/api/v1/incidents/${seg(id)}`);

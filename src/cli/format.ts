@@ -32,11 +32,18 @@ export interface TimeOptions {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
+function escapeUnsafe(s: string): string {
+  return s.replace(UNSAFE, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Untrusted text made safe for a terminal line: line breaks become spaces, controls `\xNN`. */
 export function clean(s: string): string {
-  return s
-    .replace(/\r\n|\r|\n|\t/g, ' ')
-    .replace(UNSAFE, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return escapeUnsafe(s.replace(/\r\n|\r|\n|\t/g, ' '));
+}
+
+/** Untrusted multi-line text (a report) made safe for a terminal; line breaks and tabs kept. */
+export function cleanLines(s: string): string {
+  return escapeUnsafe(s.replace(/\r\n?/g, '\n'));
 }
 
 function parts(at: string, timeZone: string | undefined): Record<string, string> | null {
@@ -162,7 +169,9 @@ function ruleLines(rule: RuleRationale): string[] {
   ];
 }
 
-function stepHint(incidentId: string, step: PlanStep): string {
+function stepHint(incident: Incident, step: PlanStep): string {
+  if (incident.status === 'resolved') return '';
+  const incidentId = incident.id;
   if (step.state === 'awaiting_approval')
     return `  → fireline approve|reject ${clean(incidentId)} ${clean(step.stepId)}`;
   if (step.kind === 'manual' && step.state === 'pending')
@@ -174,7 +183,7 @@ function planLines(incident: Incident): string[] {
   const rows = incident.plan.map((s) => [
     status(s.state),
     clean(s.stepId),
-    `${clean(s.name)} (${s.kind})${s.by ? ` by ${clean(s.by)}` : ''}${stepHint(incident.id, s)}`,
+    `${clean(s.name)} (${s.kind})${s.by ? ` by ${clean(s.by)}` : ''}${stepHint(incident, s)}`,
   ]);
   const details = incident.plan.flatMap((s) => [
     ...(s.instructions ? [`    ${clean(s.stepId)}: ${clean(s.instructions)}`] : []),

@@ -3,6 +3,7 @@ import { SseParser } from '../../src/cli/client.ts';
 import { apiTarget, expectArgs, listQuery, parseLabels } from '../../src/cli/commands.ts';
 import {
   clean,
+  cleanLines,
   duration,
   formatEventLine,
   formatIncident,
@@ -10,6 +11,7 @@ import {
   formatRemediations,
   type IncidentDetail,
 } from '../../src/cli/format.ts';
+import { main } from '../../src/cli.ts';
 import type { Incident, TimelineEvent } from '../../src/engine/types.ts';
 
 describe('SseParser', () => {
@@ -139,6 +141,10 @@ describe('human output', () => {
     expect(clean(s)).toBe(out);
   });
 
+  it('cleanLines keeps line breaks and tabs of a report but not its escape sequences', () => {
+    expect(cleanLines('# T\r\n| a\t| \u001b[2J |\n')).toBe('# T\n| a\t| \\x1b[2J |\n');
+  });
+
   it.each([
     { ms: 0, out: '0s' },
     { ms: 59_999, out: '59s' },
@@ -210,6 +216,13 @@ describe('human output', () => {
       '    look: Open the dashboard.',
       '',
     ]);
+  });
+
+  it('a resolved incident shows no next-step hints', () => {
+    const resolved = { ...DETAIL, incident: { ...DETAIL.incident, status: 'resolved' as const } };
+    const text = formatIncident(resolved, { now: new Date('2024-05-01T12:10:00Z'), timeZone: 'UTC' });
+    expect(text).not.toContain('→ fireline');
+    expect(text).toContain('  awaiting approval  rollback  Roll back (approval)\n');
   });
 
   it('prints the kill switch state and queue counts', () => {
@@ -302,3 +315,43 @@ const DETAIL: IncidentDetail = {
   },
   escalation: { dueAt: '2024-05-01T12:15:00Z' },
 };
+
+describe('API commands: bad command lines exit 2 before any request', () => {
+  it.each([
+    { argv: ['approve', 'inc-1'], says: 'fireline approve: missing <step>' },
+    {
+      argv: ['ack', 'inc-1', 'extra'],
+      says: "fireline ack: unexpected argument 'extra' (expected <incident>)",
+    },
+    { argv: ['trigger', 'db', '--label', 'oops'], says: "got 'oops'" },
+    { argv: ['trigger'], says: 'fireline trigger: missing <runbook>' },
+    {
+      argv: ['incidents', 'bogus'],
+      says: "unknown subcommand 'bogus' (expected list, show <id> or report <id>)",
+    },
+    { argv: ['incidents', 'show'], says: 'fireline incidents: missing <id>' },
+    { argv: ['incidents', 'show', 'inc-1', '--open'], says: "--open applies to 'incidents list' only" },
+    {
+      argv: ['incidents', '--limit', '500'],
+      says: "--limit must be a whole number from 1 to 200; got '500'",
+    },
+    { argv: ['incidents', '--status', 'gone'], says: '--status must be one of triggered, diagnosing' },
+    { argv: ['remediations', 'stop'], says: "expected pause, resume or status; got 'stop'" },
+    {
+      argv: ['watch', '--url', 'ftp://x'],
+      says: "--url must be an http(s) URL such as http://127.0.0.1:3000; got 'ftp://x'",
+    },
+  ])('fireline $argv', async ({ argv, says }) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(argv, {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+    });
+    expect({ code, stdout, says: stderr.includes(says) }, stderr).toEqual({
+      code: 2,
+      stdout: '',
+      says: true,
+    });
+  });
+});
