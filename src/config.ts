@@ -27,8 +27,8 @@ export const ConfigSchema = z.object({
   FIRELINE_PUBLIC_URL: z.string().url().optional(),
   /** Verifies Grafana's X-Grafana-Alerting-Signature when set. */
   FIRELINE_GRAFANA_SECRET: z.string().min(1).optional(),
-  /** Verifies Slack interactivity requests (Approve / Reject buttons). */
-  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
+  /** Connections of the adapters (Prometheus, databases, Slack…); see README "Connections". */
+  FIRELINE_CONFIG: z.string().min(1).default('fireline.yaml'),
   /** Where a private redis-server keeps its data when Fireline starts one. */
   FIRELINE_DATA_DIR: z.string().min(1).default('.fireline'),
   /** Record rendered actions, run nothing, for every runbook. */

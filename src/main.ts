@@ -1,5 +1,7 @@
+import { createAdapters } from './adapters/index.ts';
 import { createCatalog } from './catalog.ts';
 import type { Config } from './config.ts';
+import { loadConnections } from './connections.ts';
 import { formatIssue } from './engine/runbook-parse.ts';
 import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -75,7 +77,9 @@ export async function startFireline(
     logger[issue.severity === 'error' ? 'error' : 'warn'](formatIssue(issue));
   if (hasErrors(loaded.issues))
     throw new ConfigError(`runbooks in ${config.FIRELINE_RUNBOOKS} have errors (listed above); not starting`);
+  const connections = await loadConnections(process.env, config.FIRELINE_CONFIG);
   const pipeline = createPipeline({
+    adapters: createAdapters(connections),
     redisUrl: redis.url,
     prefix: config.FIRELINE_PREFIX,
     catalog: createCatalog(loaded.runbooks),
@@ -122,7 +126,7 @@ export async function startFireline(
         logger,
         runbookPaths: [config.FIRELINE_RUNBOOKS],
         ...(config.FIRELINE_GRAFANA_SECRET ? { grafanaSecret: config.FIRELINE_GRAFANA_SECRET } : {}),
-        ...(config.SLACK_SIGNING_SECRET ? { slackSigningSecret: config.SLACK_SIGNING_SECRET } : {}),
+        ...(connections.slack.signingSecret ? { slackSigningSecret: connections.slack.signingSecret } : {}),
       },
       metrics,
       config.HOST,

@@ -1,8 +1,7 @@
 import type { Redis } from 'ioredis';
-import { type ActionRegistry, createActionRegistry } from './adapters/actions/registry.ts';
-import { createDiagnosticRegistry, type DiagnosticRegistry } from './adapters/diagnostics/registry.ts';
-import { createNotifierRegistry, type NotifierRegistry } from './adapters/notifiers/registry.ts';
+import { type Adapters, createAdapters } from './adapters/index.ts';
 import type { RunbookCatalog } from './catalog.ts';
+import { ConnectionsSchema } from './connections.ts';
 import type { Logger } from './logger.ts';
 import { createIntake, type Intake } from './producer/intake.ts';
 import { createQueues, QUEUE_NAMES, type QueueName } from './queues.ts';
@@ -21,9 +20,8 @@ export interface PipelineOptions {
   dryRun: boolean;
   retentionDays?: number;
   publicUrl?: string;
-  diagnostics?: DiagnosticRegistry;
-  actions?: ActionRegistry;
-  notifiers?: NotifierRegistry;
+  /** The adapters (any left out: those needing no connection); the pipeline closes them. */
+  adapters?: Partial<Adapters>;
   now?: () => Date;
 }
 
@@ -48,15 +46,17 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const redis = createRedis(opts.redisUrl, 'producer');
   const queueConnection = createRedis(opts.redisUrl, 'producer');
   const owned: Redis[] = [redis, queueConnection];
+  for (const c of owned) c.on('error', (err) => opts.logger.warn({ err }, 'redis connection error'));
   const now = opts.now ?? (() => new Date());
+  const adapters: Adapters = { ...createAdapters(ConnectionsSchema.parse({})), ...opts.adapters };
   const deps: PipelineDeps = {
     store: createIncidentStore({ redis, prefix: opts.prefix, now }),
     safety: createSafety(redis, opts.prefix, () => now().getTime()),
-    queues: createQueues(queueConnection, opts.prefix),
+    queues: createQueues(queueConnection, opts.prefix, opts.logger),
     catalog: opts.catalog,
-    diagnostics: opts.diagnostics ?? createDiagnosticRegistry(),
-    actions: opts.actions ?? createActionRegistry(),
-    notifiers: opts.notifiers ?? createNotifierRegistry(),
+    diagnostics: adapters.diagnostics,
+    actions: adapters.actions,
+    notifiers: adapters.notifiers,
     logger: opts.logger,
     redis,
     dryRun: opts.dryRun,
@@ -89,7 +89,9 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
         await Promise.all(running.map((w) => w.close(deadlineMs)));
         await progress.close();
         await deps.queues.close();
-        await Promise.all(owned.map((c) => c.quit()));
+        await adapters.close();
+        // QUIT needs a live connection; with Redis gone, just stop reconnecting.
+        await Promise.all(owned.map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())));
       })();
       return closing;
     },

@@ -1,6 +1,7 @@
 import { FlowProducer, type Job, type JobsOptions, Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { Logger } from './logger.ts';
 
 /** The five queues of DESIGN.md "Shape". */
 export const QUEUES = {
@@ -15,13 +16,8 @@ export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
 
 const IncidentRef = { incidentId: z.string().min(1) };
 
-export const NOTIFICATION_KINDS = [
-  'opened',
-  'decision',
-  'approval_requested',
-  'escalation',
-  'resolved',
-] as const;
+/** Why a notification is sent (the adapters' NotificationKind). */
+export const NOTIFICATION_KINDS = ['opened', 'update', 'approval_needed', 'escalation', 'resolved'] as const;
 
 /** Every job name with its payload schema; payloads are validated when a job is taken. */
 export const JOBS = {
@@ -106,7 +102,7 @@ export interface Queues {
 }
 
 /** Queues and the flow producer on one producer connection (BullMQ duplicates it where it must). */
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
   const byName = Object.fromEntries(
     QUEUE_NAMES.map((name) => [
       name,
@@ -114,6 +110,10 @@ export function createQueues(connection: Redis, prefix: string): Queues {
     ]),
   ) as Record<QueueName, Queue>;
   const flows = new FlowProducer({ connection, prefix });
+  // Without a listener BullMQ prints connection errors with console.error, outside the log.
+  const onError = (err: Error) => logger.warn({ err, prefix }, 'queue connection error');
+  for (const queue of Object.values(byName)) queue.on('error', onError);
+  flows.on('error', onError);
   let closing: Promise<void> | undefined;
   return {
     prefix,
