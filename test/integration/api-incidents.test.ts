@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Pipeline } from '../../src/pipeline.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
+import { jobIds } from '../../src/queues.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
@@ -204,6 +205,8 @@ describe('operator API: incidents', () => {
     const events = (await pipeline!.deps.store.timeline(id)).map((e) => e.type);
     expect(events).toContain('escalation.cancelled');
     expect((await call(url, 'GET', `/api/v1/incidents/${id}`, OP)).body.escalation).toEqual({ dueAt: null });
+    const timer = await pipeline!.deps.queues.byName.notifications.getJob(jobIds.escalate(id));
+    expect(timer, 'the escalation timer is gone').toBeUndefined();
     const ackAgain = await call(url, 'POST', `/api/v1/incidents/${id}/ack`, OP);
     expect(ackAgain.body).toEqual({ acknowledged: true, changed: false });
 
