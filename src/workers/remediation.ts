@@ -12,8 +12,11 @@ import { refreshStatus } from './operations.ts';
 /** Longest an action may run; the per-target lock outlives it a little. */
 export const ACTION_TIMEOUT_MS = 5 * 60_000;
 const LOCK_TTL_MS = ACTION_TIMEOUT_MS + 60_000;
-/** How long a job waits before trying a busy target again. */
-const LOCK_RETRY_MS = 500;
+/**
+ * How long a job waits for a busy target before looking again. It is normally woken sooner, when
+ * the holder releases the target; this is the fallback should that wake-up be lost.
+ */
+const LOCK_WAIT_MS = 60_000;
 
 const RUNNABLE: readonly PlanStepState[] = ['pending', 'queued', 'approved'];
 
@@ -69,16 +72,35 @@ export function createRemediationProcessor(deps: PipelineDeps) {
 
     const owner = job.id ?? `${incidentId}-${stepId}`;
     if (!(await deps.safety.lockTarget(c.target, owner, LOCK_TTL_MS))) {
-      // Another action runs on this target: wait our turn without failing or using an attempt.
-      await job.moveToDelayed(Date.now() + LOCK_RETRY_MS, token);
+      // Another action runs on this target: wait our turn without failing or using an attempt, and
+      // without polling (each look would spend a start of the queue's global rate limit).
+      await job.moveToDelayed(Date.now() + LOCK_WAIT_MS, token);
+      // Released between our look and our sleep: its holder found us awake and did not wake us.
+      // (Should it have woken us after all, promote finds the job no longer delayed: nothing to do.)
+      if (!(await deps.safety.isLocked(c.target))) await job.promote().catch(() => undefined);
       throw new DelayedError();
     }
     try {
       return await act(c, job, signal);
     } finally {
-      await deps.safety.unlockTarget(c.target, owner);
+      await release(deps, c.target, owner);
     }
   };
+}
+
+/** Releases the target and wakes its oldest waiter that is asleep (awake ones look for themselves). */
+async function release(deps: PipelineDeps, target: string, owner: string) {
+  for (const id of await deps.safety.unlockTarget(target, owner)) {
+    const waiter = await deps.queues.byName.remediations.getJob(id);
+    const state = waiter ? await waiter.getState() : 'unknown';
+    if (state === 'delayed') {
+      // It may have woken by itself in between: then it is awake, which is all we wanted.
+      await waiter!.promote().catch(() => undefined);
+      return;
+    }
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
+    await deps.safety.dropWaiter(target, id);
+  }
 }
 
 async function act(c: Ctx, job: Job, signal: AbortSignal | undefined) {
@@ -103,7 +125,10 @@ async function act(c: Ctx, job: Job, signal: AbortSignal | undefined) {
     }
     if (previous) return { skipped: `already ${previous}` };
   }
-  if (!(await deps.safety.startCooldown(def.id, c.target, def.cooldownMinutes * 60_000))) {
+  const run = `${incident.id}-${def.id}`;
+  // A dry run keeps its own ledger: it mirrors the limits without spending those of real actions.
+  const ledger = incident.dryRun ? `${c.target}:dry-run` : c.target;
+  if (!(await deps.safety.startCooldown(def.id, ledger, def.cooldownMinutes * 60_000, run))) {
     await finish(c, 'cooldown');
     await giveUp(c, 'skipped', `cooling down (ran on ${c.target} less than ${def.cooldownMinutes} min ago)`, {
       type: 'remediation.skipped',
@@ -113,7 +138,7 @@ async function act(c: Ctx, job: Job, signal: AbortSignal | undefined) {
     });
     return { skipped: 'cooldown' };
   }
-  if (!(await deps.safety.takeBudget(action.type, c.target, def.maxPerHour, `${incident.id}-${def.id}`))) {
+  if (!(await deps.safety.takeBudget(action.type, ledger, def.maxPerHour, run))) {
     await finish(c, 'budget');
     await giveUp(c, 'skipped', `hourly budget of ${def.maxPerHour} ${action.type} on ${c.target} is spent`, {
       type: 'remediation.skipped',
