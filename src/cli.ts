@@ -68,10 +68,18 @@ const API_OPTIONS: Record<string, OptionSpec> = {
 };
 const COMMENT: OptionSpec = { type: 'string', description: 'comment recorded on the timeline' };
 
-function apiCommand(command: Omit<CliCommand, 'run' | 'epilog'>, name: string): CliCommand {
+const STEP = '<incident> <step>';
+
+function apiCommand(
+  name: string,
+  summary: string,
+  args: string,
+  options: Record<string, OptionSpec> = {},
+): CliCommand {
   return {
-    ...command,
-    options: { ...command.options, ...API_OPTIONS },
+    summary,
+    args,
+    options: { ...options, ...API_OPTIONS },
     epilog: API_EXIT_CODES,
     run: async (ctx) => (await import('./cli/commands.ts')).runApiCommand(name, ctx),
   };
@@ -113,78 +121,46 @@ export const COMMANDS: Record<string, CliCommand> = {
     run: async (ctx) => (await import('./start-command.ts')).runStart(ctx),
   },
   trigger: apiCommand(
-    {
-      summary: 'Open an incident by hand for a runbook and print its id; --watch follows it.',
-      args: '<runbook>',
-      options: {
-        label: { type: 'string', multiple: true, description: 'alert label k=v (repeatable)' },
-        note: { type: 'string', description: 'note recorded on the timeline' },
-        watch: { type: 'boolean', description: 'follow the incident until it is resolved' },
-      },
-    },
     'trigger',
+    'Open an incident by hand for a runbook and print its id; --watch follows it.',
+    '<runbook>',
+    {
+      label: { type: 'string', multiple: true, description: 'alert label k=v (repeatable)' },
+      note: { type: 'string', description: 'note recorded on the timeline' },
+      watch: { type: 'boolean', description: 'follow the incident until it is resolved' },
+    },
   ),
   watch: apiCommand(
-    {
-      summary: 'Follow one incident until it is resolved, or every incident, live (Ctrl-C ends).',
-      args: '[incident]',
-    },
     'watch',
+    'Follow one incident until it is resolved, or every incident, live (Ctrl-C ends).',
+    '[incident]',
   ),
   incidents: apiCommand(
-    {
-      summary: 'List incidents, show one, or print its post-incident report (Markdown).',
-      args: '[list|show <id>|report <id>]',
-      options: {
-        status: { type: 'string', choices: INCIDENT_STATUSES, description: 'list: only this status' },
-        service: { type: 'string', description: 'list: only this service' },
-        severity: {
-          type: 'string',
-          choices: ['P1', 'P2', 'P3', 'P4'],
-          description: 'list: only this severity',
-        },
-        runbook: { type: 'string', description: 'list: only this runbook id' },
-        open: { type: 'boolean', description: 'list: only open (unresolved) incidents' },
-        limit: { type: 'string', description: 'list: at most this many, 1-200 (default: 50)' },
-      },
-    },
     'incidents',
-  ),
-  approve: apiCommand(
+    'List incidents, show one, or print its post-incident report (Markdown).',
+    '[list|show <id>|report <id>]',
     {
-      summary: 'Approve a plan step that waits for approval.',
-      args: '<incident> <step>',
-      options: { comment: COMMENT },
+      status: { type: 'string', choices: INCIDENT_STATUSES, description: 'list: only this status' },
+      service: { type: 'string', description: 'list: only this service' },
+      severity: {
+        type: 'string',
+        choices: ['P1', 'P2', 'P3', 'P4'],
+        description: 'list: only this severity',
+      },
+      runbook: { type: 'string', description: 'list: only this runbook id' },
+      open: { type: 'boolean', description: 'list: only open (unresolved) incidents' },
+      limit: { type: 'string', description: 'list: at most this many, 1-200 (default: 50)' },
     },
-    'approve',
   ),
-  reject: apiCommand(
-    {
-      summary: 'Reject a plan step that waits for approval.',
-      args: '<incident> <step>',
-      options: { comment: COMMENT },
-    },
-    'reject',
-  ),
-  complete: apiCommand(
-    {
-      summary: 'Tick off a manual step of the plan.',
-      args: '<incident> <step>',
-      options: { comment: COMMENT },
-    },
-    'complete',
-  ),
-  ack: apiCommand(
-    { summary: 'Acknowledge an incident (stops its escalation timer).', args: '<incident>' },
-    'ack',
-  ),
-  resolve: apiCommand(
-    { summary: 'Resolve an incident.', args: '<incident>', options: { comment: COMMENT } },
-    'resolve',
-  ),
+  approve: apiCommand('approve', 'Approve a plan step that waits for approval.', STEP, { comment: COMMENT }),
+  reject: apiCommand('reject', 'Reject a plan step that waits for approval.', STEP, { comment: COMMENT }),
+  complete: apiCommand('complete', 'Tick off a manual step of the plan.', STEP, { comment: COMMENT }),
+  ack: apiCommand('ack', 'Acknowledge an incident (stops its escalation timer).', '<incident>'),
+  resolve: apiCommand('resolve', 'Resolve an incident.', '<incident>', { comment: COMMENT }),
   remediations: apiCommand(
-    { summary: 'The remediation kill switch: pause, resume, or show status.', args: 'pause|resume|status' },
     'remediations',
+    'The remediation kill switch: pause, resume, or show status.',
+    'pause|resume|status',
   ),
   help: {
     summary: 'Show this help, or a command’s options.',

@@ -27,6 +27,9 @@ export function apiTarget(values: Values, env: NodeJS.ProcessEnv = process.env):
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
     throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL}; got '${url}'`);
+  // The token goes in a header; a password in the URL would end up in error messages.
+  if (parsed.username || parsed.password)
+    throw new UsageError('--url must not carry credentials; give the token with --token or FIRELINE_TOKEN');
   const token = str(values.token) ?? (env.FIRELINE_TOKEN || undefined);
   return { url, ...(token ? { token } : {}) };
 }

@@ -81,8 +81,8 @@ async function watchStream(ctx: ApiContext, incidentId: string | undefined): Pro
     await followEvents(ctx.client, path, {
       signal,
       onEvent: ({ event, data }) => {
-        const parsed = parseEvent(data);
-        if (ctx.json) ctx.io.stdout.write(`${parsed ? JSON.stringify(parsed) : data}\n`);
+        const parsed = ctx.json ? null : parseEvent(data);
+        if (ctx.json) ctx.io.stdout.write(`${data}\n`);
         else if (parsed)
           ctx.io.stdout.write(`${formatEventLine(parsed, { withIncident: incidentId === undefined })}\n`);
         else ctx.io.stdout.write(`${clean(event)}  ${clean(data)}\n`);

@@ -105,6 +105,7 @@ describe('command-line parsing', () => {
     },
     { values: { url: 'localhost:3000' }, env: {}, error: "got 'localhost:3000'" },
     { values: { url: 'not a url' }, env: {}, error: '--url must be an http(s) URL' },
+    { values: { url: 'http://u:secret@h' }, env: {}, error: '--url must not carry credentials' },
   ])('apiTarget $values $env', ({ values, env, target, error }) => {
     if (error) expect(() => apiTarget(values, env)).toThrow(error);
     else expect(apiTarget(values, env)).toEqual(target);
