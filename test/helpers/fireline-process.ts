@@ -49,7 +49,13 @@ export function spawnFireline(args: string[], env: Record<string, string>): Fire
             reject(new Error(`no line matching ${re} within ${timeoutMs} ms; output:\n${lines.join('\n')}`)),
           timeoutMs,
         );
-        waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+        waiters.push({
+          re,
+          resolve: (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          },
+        });
         exited.then((code) => {
           clearTimeout(timer);
           reject(new Error(`fireline exited (${code}) before printing ${re}; output:\n${lines.join('\n')}`));
