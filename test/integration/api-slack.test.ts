@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { Pipeline } from '../../src/pipeline.ts';
+import type { ApiDeps } from '../../src/producer/app.ts';
+import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
+import { slackActionValue, slackRoutes } from '../../src/producer/routes/slack.ts';
+import { slackSignature } from '../../src/producer/slack-signature.ts';
+import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
+import { type ApiServer, startApi } from '../helpers/api-server.ts';
+import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
+
+const redisUrl = inject('redisUrl');
+const SECRET = 'slack-signing-secret';
+const auth = { operatorToken: 'op' };
+
+/** A block_actions payload as Slack sends it when `user` clicks one button. */
+function clicked(actionId: string, value: string, user = { id: 'U024BE7LH', username: 'alice' }) {
+  return {
+    type: 'block_actions',
+    user: { ...user, team_id: 'T0001' },
+    team: { id: 'T0001', domain: 'acme' },
+    response_url: 'https://hooks.slack.com/actions/T0001/1/abc',
+    actions: [{ type: 'button', action_id: actionId, block_id: 'approval', value, action_ts: '1.2' }],
+  };
+}
+
+describe('Slack interactivity', () => {
+  let pipeline: Pipeline | undefined;
+  const servers: ApiServer[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close();
+    await pipeline?.close(5000);
+    pipeline = undefined;
+  });
+
+  async function setup(extra: Partial<ApiDeps> = { slackSigningSecret: SECRET }) {
+    const marker = actionMarker();
+    pipeline = await testPipeline(redisUrl, [apiRunbook({ marker: marker.path })]);
+    await pipeline.startWorkers(FAST_WORKERS);
+    const api = await startApi(pipeline, [incidentRoutes, slackRoutes], { auth, ...extra });
+    servers.push(api);
+    const opened = await call(api.url, 'POST', '/api/v1/incidents', {
+      token: auth.operatorToken,
+      body: { runbookId: 'payment-service-slow' },
+    });
+    const id = opened.body.incidentId as string;
+    await eventsUntil(pipeline, id, (e) => e.type === 'remediation.succeeded');
+    return { url: api.url, id, marker };
+  }
+
+  /** Posts `payload` form-encoded, signed with `secret` at `timestamp` (Unix seconds). */
+  async function send(
+    url: string,
+    payload: unknown,
+    opts: { secret?: string; timestamp?: number; contentType?: string } = {},
+  ) {
+    const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+    const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
+    const res = await fetch(`${url}/api/v1/slack/interactions`, {
+      method: 'POST',
+      headers: {
+        'content-type': opts.contentType ?? 'application/x-www-form-urlencoded',
+        'x-slack-request-timestamp': timestamp,
+        'x-slack-signature': slackSignature(opts.secret ?? SECRET, timestamp, body),
+      },
+      body,
+    });
+    const text = await res.text();
+    return { status: res.status, text, json: text ? JSON.parse(text) : null };
+  }
+
+  const stepOf = async (id: string, stepId: string) =>
+    (await pipeline!.deps.store.get(id))?.plan.find((s) => s.stepId === stepId);
+
+  it('a signed Approve click approves the step as the Slack user and the fix runs', async () => {
+    const { url, id, marker } = await setup();
+    const res = await send(url, clicked('approve', slackActionValue(id, 'rollback_deployment')));
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({
+      response_type: 'ephemeral',
+      text: `Approved by <@U024BE7LH>: Roll back (rollback_deployment) on incident ${id}`,
+    });
+    await eventsUntil(
+      pipeline!,
+      id,
+      (e) => e.type === 'remediation.succeeded' && e.data?.stepId === 'rollback_deployment',
+    );
+    expect(marker.ran()).toEqual(['kill', 'rollback']);
+    expect(await stepOf(id, 'rollback_deployment')).toMatchObject({
+      state: 'succeeded',
+      by: 'slack:U024BE7LH (alice)',
+    });
+    const approval = (await pipeline!.deps.store.timeline(id)).find((e) => e.type === 'remediation.approved');
+    expect(approval?.actor).toBe('slack:U024BE7LH (alice)');
+
+    // A second click (another approver, or the same one twice) is refused in words, not a 5xx.
+    const again = await send(url, clicked('reject', slackActionValue(id, 'rollback_deployment')));
+    expect(again.status, again.text).toBe(200);
+    expect(again.json.text).toMatch(/^Could not reject: cannot reject rollback_deployment: it is succeeded/);
+    const unknown = await send(url, clicked('approve', slackActionValue('inc-nope', 'rollback_deployment')));
+    expect(unknown.status).toBe(200);
+    expect(unknown.json.text).toBe("Could not approve: incident 'inc-nope' not found");
+    const garbled = await send(url, clicked('approve', 'not json'));
+    expect(garbled.json.text).toBe('Could not approve: the button does not name an incident step.');
+  });
+
+  it('a Reject click rejects the step; other interactions are acknowledged and change nothing', async () => {
+    const { url, id, marker } = await setup();
+    const link = await send(url, clicked('open_console', 'x'));
+    expect([link.status, link.text]).toEqual([200, '']);
+    const modal = await send(url, { type: 'view_closed', user: { id: 'U1' } });
+    expect([modal.status, modal.text]).toEqual([200, '']);
+    expect((await stepOf(id, 'rollback_deployment'))?.state).toBe('awaiting_approval');
+
+    const res = await send(
+      url,
+      clicked('reject', slackActionValue(id, 'rollback_deployment'), { id: 'U9', username: 'bob' }),
+    );
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.text).toBe(`Rejected by <@U9>: Roll back (rollback_deployment) on incident ${id}`);
+    expect(await stepOf(id, 'rollback_deployment')).toMatchObject({
+      state: 'rejected',
+      by: 'slack:U9 (bob)',
+    });
+    expect(marker.ran()).toEqual(['kill']);
+  });
+
+  it('refuses a bad signature, an old timestamp and a wrong content type; 404 without a secret', async () => {
+    const { url, id } = await setup();
+    const approve = clicked('approve', slackActionValue(id, 'rollback_deployment'));
+    const forged = await send(url, approve, { secret: 'guessed' });
+    expect(forged.status, forged.text).toBe(401);
+    expect(forged.json).toMatchObject({ status: 401, detail: 'the Slack signature does not match' });
+    const old = await send(url, approve, { timestamp: Math.floor(Date.now() / 1000) - 301 });
+    expect(old.status, old.text).toBe(401);
+    expect(old.json.detail).toMatch(/more than 300 s/);
+    const json = await send(url, approve, { contentType: 'application/json' });
+    expect(json.status, json.text).toBe(415);
+    const unsigned = await fetch(`${url}/api/v1/slack/interactions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'payload=%7B%7D',
+    });
+    expect(unsigned.status).toBe(401);
+    await unsigned.body?.cancel();
+    expect((await stepOf(id, 'rollback_deployment'))?.state, 'nothing was approved').toBe(
+      'awaiting_approval',
+    );
+
+    const off = await startApi(pipeline!, [slackRoutes], {});
+    servers.push(off);
+    const notConfigured = await send(off.url, approve);
+    expect(notConfigured.status, notConfigured.text).toBe(404);
+  });
+});
