@@ -1,5 +1,7 @@
 import type { Connections } from '../connections.ts';
 import { type ActionRegistry, createActionRegistry, defaultActionExecutors } from './actions/registry.ts';
+import { createLogSearchExecutor } from './diagnostics/log-search.ts';
+import { prometheusQueryExecutorFor } from './diagnostics/prometheus-query.ts';
 import {
   createDiagnosticRegistry,
   type DiagnosticRegistry,
@@ -21,10 +23,14 @@ export interface Adapters {
  * missing is still registered when it can explain itself (a clear "not configured" error at run
  * time is better at 3 AM than "no executor").
  */
-export function createAdapters(_connections: Connections): Adapters {
+export function createAdapters(connections: Connections): Adapters {
   const closers: (() => Promise<void>)[] = [];
   return {
-    diagnostics: createDiagnosticRegistry([...defaultDiagnosticExecutors]),
+    diagnostics: createDiagnosticRegistry([
+      ...defaultDiagnosticExecutors,
+      prometheusQueryExecutorFor(connections.prometheus),
+      createLogSearchExecutor(connections.loki ? { loki: connections.loki } : {}),
+    ]),
     actions: createActionRegistry([...defaultActionExecutors]),
     notifiers: createNotifierRegistry([]),
     async close() {
