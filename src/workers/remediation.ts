@@ -76,8 +76,7 @@ export function createRemediationProcessor(deps: PipelineDeps) {
       // without polling (each look would spend a start of the queue's global rate limit).
       await job.moveToDelayed(Date.now() + LOCK_WAIT_MS, token);
       // Released between our look and our sleep: its holder found us awake and did not wake us.
-      // (Should it have woken us after all, promote finds the job no longer delayed: nothing to do.)
-      if (!(await deps.safety.isLocked(c.target))) await job.promote().catch(() => undefined);
+      if (!(await deps.safety.isLocked(c.target))) await wake(deps, job);
       throw new DelayedError();
     }
     try {
@@ -88,14 +87,25 @@ export function createRemediationProcessor(deps: PipelineDeps) {
   };
 }
 
+/**
+ * Moves a job waiting for a target from delayed to waiting. A job that is no longer delayed was
+ * woken by someone else, which is all we wanted; any other failure leaves it to its fallback delay.
+ */
+async function wake(deps: PipelineDeps, job: Job) {
+  try {
+    await job.promote();
+  } catch (err) {
+    deps.logger.debug({ err, jobId: job.id }, 'waiter not promoted (already awake?)');
+  }
+}
+
 /** Releases the target and wakes its oldest waiter that is asleep (awake ones look for themselves). */
 async function release(deps: PipelineDeps, target: string, owner: string) {
   for (const id of await deps.safety.unlockTarget(target, owner)) {
     const waiter = await deps.queues.byName.remediations.getJob(id);
     const state = waiter ? await waiter.getState() : 'unknown';
     if (state === 'delayed') {
-      // It may have woken by itself in between: then it is awake, which is all we wanted.
-      await waiter!.promote().catch(() => undefined);
+      await wake(deps, waiter!);
       return;
     }
     if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;

@@ -7,6 +7,7 @@ import { createRedis } from '../../src/redis.ts';
 import { createNotificationProcessor } from '../../src/workers/notification.ts';
 import { acknowledge, resolveIncident } from '../../src/workers/operations.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
+import { until } from '../helpers/poll.ts';
 
 const redisUrl = inject('redisUrl');
 
@@ -25,18 +26,6 @@ const RUNBOOK = JSON.stringify({
 
 const types = (events: TimelineEvent[]) => events.map((e) => e.type);
 const show = (events: TimelineEvent[]) => events.map((e) => `${e.type}: ${e.message}`).join('\n');
-
-/** Polls a condition (a job's state, not time) until it holds; the error names the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last saw ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('escalation timer', () => {
   let pipeline: Pipeline | undefined;

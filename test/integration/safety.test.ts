@@ -12,6 +12,7 @@ import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues.ts';
 import type { WorkerSettings } from '../../src/workers/index.ts';
 import { setRemediationsPaused } from '../../src/workers/operations.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
+import { until } from '../helpers/poll.ts';
 
 const redisUrl = inject('redisUrl');
 
@@ -108,18 +109,6 @@ function maxOverlap(marker: string): number {
   return max;
 }
 
-/** Polls a condition (a queue's state, not time) until it holds; the error names the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}; last saw ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const OUTCOMES = new Set([
   'remediation.succeeded',
   'remediation.failed',
@@ -176,6 +165,16 @@ describe('remediation safety under load', () => {
     (await p.deps.store.get(id))?.plan.find((s) => s.stepId === 'fix');
   const jobOf = (p: Pipeline, id: string) =>
     p.deps.queues.byName.remediations.getJob(jobIds.remediate(id, 'fix'));
+  const finishedJobs = (p: Pipeline, ids: string[]) =>
+    Promise.all(
+      ids.map((id) =>
+        until(
+          `job of ${id} finished`,
+          () => jobOf(p, id),
+          (j) => !!j?.finishedOn,
+        ),
+      ),
+    );
 
   it('global rate limit: 3 a minute lets 3 of 6 run; the rest wait queued (not failed) for the next window', async () => {
     const specs = Array.from({ length: 6 }, (_, i) => ({ id: `rate-${i}` }));
@@ -250,15 +249,7 @@ describe('remediation safety under load', () => {
     expect(started(marker)).toEqual(['a', 'b', 'c', 'd']);
     expect(maxOverlap(marker), `overlap of ${JSON.stringify(marks(marker))}`).toBe(1);
     expect(timelines.flat().filter((e) => e.type === 'remediation.failed')).toEqual([]);
-    const jobs = await Promise.all(
-      ids.map((id) =>
-        until(
-          'job done',
-          () => jobOf(p, id),
-          (j) => !!j?.finishedOn,
-        ),
-      ),
-    );
+    const jobs = await finishedJobs(p, ids);
     expect(
       jobs.map((j) => j?.attemptsMade),
       'one attempt each: a deferral spends none',
@@ -282,15 +273,7 @@ describe('remediation safety under load', () => {
     await Promise.all(ids.map((id) => eventsUntil(p, id, (e) => e.type === 'remediation.succeeded', 10_000)));
     expect(started(marker)).toEqual(['a', 'b']);
     expect(maxOverlap(marker)).toBe(1);
-    const jobs = await Promise.all(
-      ids.map((id) =>
-        until(
-          'job done',
-          () => jobOf(p, id),
-          (j) => !!j?.finishedOn,
-        ),
-      ),
-    );
+    const jobs = await finishedJobs(p, ids);
     expect(
       jobs.map((j) => j?.attemptsStarted).sort(),
       'one taken at once, the other once more when woken',
