@@ -6,7 +6,7 @@ import type { FollowHandle } from '../../store/progress.ts';
 import type { ApiDeps } from '../app.ts';
 import { requireScope } from '../auth.ts';
 import { openSse } from '../sse.ts';
-import { requireRedis } from './incidents.ts';
+import { redisErrorsAs503, requireRedis } from './incidents.ts';
 
 export { closeAllStreams } from '../sse.ts';
 
@@ -91,5 +91,6 @@ export function eventRoutes(deps: ApiDeps): Router {
     await stream(res, null, fromId ?? '0');
   });
 
+  router.use(redisErrorsAs503(deps));
   return router;
 }

@@ -1,5 +1,5 @@
-import { type RequestHandler, Router } from 'express';
-import { z } from 'zod';
+import { type ErrorRequestHandler, type RequestHandler, Router } from 'express';
+import { ZodError, z } from 'zod';
 import type { CompiledRunbook } from '../../engine/compile.ts';
 import { renderReport } from '../../engine/report.ts';
 import { SeveritySchema } from '../../engine/runbook-schema.ts';
@@ -31,6 +31,21 @@ export function requireRedis(deps: ApiDeps): RequestHandler {
     if (deps.pipeline.deps.redis.status !== 'ready')
       return next(new UnavailableError('Redis is unavailable; retry shortly'));
     next();
+  };
+}
+
+/**
+ * Last handler of a router that talks to Redis: an unexpected error while the connection is down
+ * (a command cut off mid-flight) is a 503 the client may retry, not a 500.
+ */
+export function redisErrorsAs503(deps: ApiDeps): ErrorRequestHandler {
+  return (err, _req, _res, next) => {
+    const down = deps.pipeline.deps.redis.status !== 'ready';
+    if (down && !(err instanceof FirelineError) && !(err instanceof ZodError)) {
+      deps.logger.warn({ err }, 'request failed while Redis is unavailable');
+      return next(new UnavailableError('Redis is unavailable; retry shortly'));
+    }
+    next(err);
   };
 }
 
@@ -226,5 +241,6 @@ export function incidentRoutes(deps: ApiDeps): Router {
     res.json({ incident: await requireIncident(p, id) });
   });
 
+  router.use(redisErrorsAs503(deps));
   return router;
 }

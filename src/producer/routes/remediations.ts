@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { setRemediationsPaused } from '../../workers/operations.ts';
 import type { ApiDeps } from '../app.ts';
 import { actorOf, requireScope } from '../auth.ts';
-import { requireRedis } from './incidents.ts';
+import { redisErrorsAs503, requireRedis } from './incidents.ts';
 
 /** The job states shown by `GET /api/v1/remediations`. */
 const COUNTED = [
@@ -47,5 +47,6 @@ export function remediationRoutes(deps: ApiDeps): Router {
     res.json(result);
   });
 
+  router.use(redisErrorsAs503(deps));
   return router;
 }

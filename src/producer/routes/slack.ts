@@ -5,7 +5,7 @@ import { approveStep, rejectStep } from '../../workers/operations.ts';
 import type { ApiDeps } from '../app.ts';
 import { sendProblem } from '../http-errors.ts';
 import { verifySlackSignature } from '../slack-signature.ts';
-import { requireRedis } from './incidents.ts';
+import { redisErrorsAs503, requireRedis } from './incidents.ts';
 
 /**
  * Slack interactivity: the Approve / Reject buttons of an approval message. No bearer token; the
@@ -98,6 +98,7 @@ export function slackRoutes(deps: ApiDeps): Router {
       res.json({ response_type: 'ephemeral', replace_original: false, text: texts.join('\n') });
     },
   );
+  router.use(redisErrorsAs503(deps));
 
   /** Approves or rejects one step; a refusal is a message for the clicker, never a 5xx. */
   async function handleAction(
