@@ -12,6 +12,11 @@ import { AdapterError } from '../errors.ts';
 export interface DiagnosticContext {
   /** Aborted on job cancel or step timeout; executors stop at once and clean up. */
   signal: AbortSignal;
+  /**
+   * The step's timeout, for executors that can also hand it to the remote (a database's
+   * statement_timeout), so that the work stops there even if Fireline is gone.
+   */
+  timeoutMs?: number;
 }
 
 /**
