@@ -17,7 +17,14 @@ export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
 const IncidentRef = { incidentId: z.string().min(1) };
 
 /** Why a notification is sent (the adapters' NotificationKind). */
-export const NOTIFICATION_KINDS = ['opened', 'update', 'approval_needed', 'escalation', 'resolved'] as const;
+export const NOTIFICATION_KINDS = [
+  'opened',
+  'update',
+  'approval_needed',
+  'escalation',
+  'acknowledged',
+  'resolved',
+] as const;
 
 /** Every job name with its payload schema; payloads are validated when a job is taken. */
 export const JOBS = {

@@ -7,7 +7,10 @@ import {
   type DiagnosticRegistry,
   defaultDiagnosticExecutors,
 } from './diagnostics/registry.ts';
+import { createPagerDutyNotifier } from './notifiers/pagerduty.ts';
 import { createNotifierRegistry, type NotifierRegistry } from './notifiers/registry.ts';
+import { createSlackNotifier } from './notifiers/slack.ts';
+import { createWebhookNotifier } from './notifiers/webhook.ts';
 
 /** The adapters of one process, built from its connections, and what they hold open. */
 export interface Adapters {
@@ -32,7 +35,11 @@ export function createAdapters(connections: Connections): Adapters {
       createLogSearchExecutor(connections.loki ? { loki: connections.loki } : {}),
     ]),
     actions: createActionRegistry([...defaultActionExecutors]),
-    notifiers: createNotifierRegistry([]),
+    notifiers: createNotifierRegistry([
+      createSlackNotifier(connections.slack),
+      createPagerDutyNotifier(connections.pagerduty),
+      createWebhookNotifier(connections.webhooks),
+    ]),
     async close() {
       await Promise.all(closers.map((c) => c()));
     },

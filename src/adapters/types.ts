@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ActionType, DiagnosticType, Severity } from '../engine/runbook-schema.ts';
-import type { Facts } from '../engine/types.ts';
+import type { Facts, Incident } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
 
 /**
@@ -135,7 +135,13 @@ export function abortError(adapter: string, signal: AbortSignal, elapsedMs: numb
 }
 
 /** Why a notification is sent. */
-export type NotificationKind = 'opened' | 'update' | 'approval_needed' | 'escalation' | 'resolved';
+export type NotificationKind =
+  | 'opened'
+  | 'update'
+  | 'approval_needed'
+  | 'escalation'
+  | 'acknowledged'
+  | 'resolved';
 
 /** What every notifier sends, whatever the channel; each renders it its own way. */
 export interface Notification {
@@ -150,6 +156,11 @@ export interface Notification {
   link?: string;
 }
 
+  /** The incident document as it is now, for channels that show verdicts, rationale and plan. */
+  incident?: Incident;
+  runbookName?: string;
+  /** The plan step the notification is about (`approval_needed`, an `escalate` step). */
+  stepId?: string;
 export interface NotifierContext {
   signal: AbortSignal;
 }
@@ -161,6 +172,8 @@ export interface NotifyOutcome {
   externalId?: string;
 }
 
+  /** Set when the notifier chose not to send, with the reason (e.g. a trigger for a resolved incident). */
+  skipped?: string;
 /**
  * Sends notifications on one channel kind (`slack`, `pagerduty`, `webhook`). Credentials and
  * endpoints are deployment config, given to the notifier's factory, so a call needs only the

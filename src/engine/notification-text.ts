@@ -26,6 +26,7 @@ export function notificationText(
     ].join('\n'),
     approval_needed: `Approval needed for "${step?.name ?? stepId}" on incident ${incident.id}.`,
     escalation: `Incident ${incident.id} escalated${incident.acknowledged ? '' : ' (not acknowledged)'}.`,
+    acknowledged: `Incident ${incident.id} acknowledged: a responder has it; escalation stopped.`,
     resolved: `Incident ${incident.id} resolved.`,
   };
   return { title, text: lines[kind] };

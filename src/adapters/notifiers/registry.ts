@@ -1,7 +1,10 @@
 import { AdapterError } from '../../errors.ts';
 import { createRegistry, type Notifier, type Registry } from '../types.ts';
 
-/** The notifiers this build ships (Slack, PagerDuty and webhook come later): a file and a line here. */
+/**
+ * Notifiers need their deployment's endpoints and keys, so none is built without connections:
+ * createAdapters (src/adapters/index.ts) builds Slack, PagerDuty and webhook from them.
+ */
 export const defaultNotifiers: readonly Notifier[] = [];
 
 /** The notifiers by channel kind. */
