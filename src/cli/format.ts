@@ -1,4 +1,11 @@
-import type { Incident, PlanStep, RuleRationale, TimelineEvent, VerdictStatus } from '../engine/types.ts';
+import {
+  type Incident,
+  type PlanStep,
+  type RuleRationale,
+  type TimelineEvent,
+  VERDICT_SYMBOLS,
+  type VerdictStatus,
+} from '../engine/types.ts';
 
 /** Bodies of the API answers the CLI prints (see the HTTP API contract). */
 export interface IncidentDetail {
@@ -101,17 +108,9 @@ export function formatEventLine(
   ].join('  ');
 }
 
-const SYMBOL: Record<VerdictStatus, string> = {
-  healthy: '✓',
-  warning: '⚠',
-  critical: '✗',
-  unknown: '?',
-  error: '!',
-};
-
 /** `✗ critical`: a symbol for the eye and the word for a screen reader or a colour-blind reader. */
 export function verdictLabel(status: VerdictStatus | undefined): string {
-  return status ? `${SYMBOL[status] ?? '?'} ${status}` : '… pending';
+  return status ? `${VERDICT_SYMBOLS[status] ?? '?'} ${status}` : '… pending';
 }
 
 function flags(incident: Incident): string {

@@ -1,4 +1,11 @@
-import type { Facts, Incident, TimelineEvent, Verdict, VerdictStatus } from './types.ts';
+import {
+  type Facts,
+  type Incident,
+  type TimelineEvent,
+  VERDICT_SYMBOLS,
+  type Verdict,
+  type VerdictStatus,
+} from './types.ts';
 
 /**
  * The post-incident report, as Markdown (GitHub-flavoured tables). Everything that came from
@@ -18,14 +25,6 @@ export function renderReport(incident: Incident, timeline: readonly TimelineEven
   ].join('\n\n')}\n`;
 }
 
-const SYMBOL: Record<VerdictStatus, string> = {
-  healthy: '✓',
-  warning: '⚠',
-  critical: '✗',
-  unknown: '?',
-  error: '!',
-};
-
 /** Inline Markdown text: HTML and Markdown punctuation escaped, line breaks as `<br>`. */
 function text(s: string): string {
   return s
@@ -33,7 +32,8 @@ function text(s: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/[\\`*_[\]|~]/g, '\\$&')
-    .replace(/\r\n|\r|\n/g, '<br>');
+    .replace(/\r\n|\r|\n/g, '<br>')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** A code span that survives any content: a fence longer than any backtick run inside. */
@@ -83,7 +83,7 @@ const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 function summary(incident: Incident, timeline: readonly TimelineEvent[]): string {
   const decided = timeline.find((e) => e.type === 'decision.made')?.at;
   const resolvedAt = incident.resolvedAt ?? timeline.findLast((e) => e.type === 'incident.resolved')?.at;
-  const overall = incident.overall ? `${SYMBOL[incident.overall]} ${incident.overall}` : '—';
+  const overall = incident.overall ? `${VERDICT_SYMBOLS[incident.overall]} ${incident.overall}` : '—';
   const rows = [
     ['Runbook', `${text(incident.runbookName)} (${code(incident.runbookId, true)})`],
     ['Service', text(incident.service)],
@@ -144,7 +144,13 @@ function verdictRow(v: Verdict): string[] {
     : v.message
       ? text(v.message)
       : '—';
-  return [text(v.stepId), `${SYMBOL[v.status]} ${v.status}`, why, keyFacts(v.facts), duration(v.durationMs)];
+  return [
+    text(v.stepId),
+    `${VERDICT_SYMBOLS[v.status]} ${v.status}`,
+    why,
+    keyFacts(v.facts),
+    duration(v.durationMs),
+  ];
 }
 
 function verdicts(incident: Incident): string {

@@ -5,6 +5,15 @@ import type { SeveritySchema } from './runbook-schema.ts';
 
 export const VERDICT_STATUSES = ['healthy', 'warning', 'critical', 'unknown', 'error'] as const;
 export type VerdictStatus = (typeof VERDICT_STATUSES)[number];
+
+/** One symbol per verdict, always shown next to the word (never colour alone). */
+export const VERDICT_SYMBOLS: Readonly<Record<VerdictStatus, string>> = {
+  healthy: '✓',
+  warning: '⚠',
+  critical: '✗',
+  unknown: '?',
+  error: '!',
+};
 export type InterpretLevel = 'critical' | 'warning' | 'healthy';
 
 /** What an executor returns: plain JSON data, the CEL variables of `interpret`. */

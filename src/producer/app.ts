@@ -17,7 +17,7 @@ export interface ApiDeps {
   slackSigningSecret?: string;
   /** Where runbooks are loaded from, for `POST /api/v1/runbooks/reload`. */
   runbookPaths: readonly string[];
-  /** Whether the process also runs workers (for /readyz). */
+  /** The clock (Slack request timestamps). */
   now?: () => Date;
   /** Interval of the SSE `: ping` comment (default 15 s); short in tests. */
   sseHeartbeatMs?: number;

@@ -103,6 +103,8 @@ export interface IncidentStore {
     flagName: 'acknowledged' | 'escalated',
     value: boolean,
     event: NewEvent,
+    /** `unlessAttended`: leave it when the incident is acknowledged or resolved (checked atomically). */
+    opts?: { unlessAttended?: boolean },
   ): Promise<{ changed: true; event: TimelineEvent } | { changed: false }>;
   /** Records an event that changes no field (a note, a notification sent). Throws NotFoundError. */
   appendEvent(id: string, event: NewEvent): Promise<TimelineEvent>;
@@ -242,8 +244,15 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
       return { ok: false, current };
     },
 
-    async setFlag(id, flagName, value, event) {
-      const { reply, event: recorded } = await record(SET_FLAG, id, event, [], [flagName, flag(value)]);
+    async setFlag(id, flagName, value, event, opts = {}) {
+      const guard = opts.unlessAttended ? '1' : '0';
+      const { reply, event: recorded } = await record(
+        SET_FLAG,
+        id,
+        event,
+        [],
+        [flagName, flag(value), guard],
+      );
       if (reply[0] === 'missing') throw new NotFoundError(`incident ${id}`);
       return recorded ? { changed: true, event: recorded } : { changed: false };
     },

@@ -141,13 +141,18 @@ return reply
 `);
 
 /**
- * Set a boolean flag when it differs, with its event; `same` when it already had that value.
- * ARGV: 6 field, 7 '1' or '0'.
+ * Set a boolean flag when it differs, with its event; `same` when it already had that value;
+ * `attended` when ARGV[8] is '1' and a human has the incident (acknowledged) or it is resolved.
+ * ARGV: 6 field, 7 '1' or '0', 8 '1' to guard.
  */
 export const SET_FLAG = lua(`
 local cur = redis.call('HGET', KEYS[1], ARGV[6])
 if not cur then return {'missing'} end
 if cur == ARGV[7] then return {'same'} end
+if ARGV[8] == '1' then
+  local st = redis.call('HMGET', KEYS[1], 'acknowledged', 'status')
+  if st[1] == '1' or st[2] == 'resolved' then return {'attended'} end
+end
 redis.call('HSET', KEYS[1], ARGV[6], ARGV[7])
 return emit()
 `);

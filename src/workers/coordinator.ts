@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
 import { JOBS, jobIds, parseJob, QUEUES } from '../queues.ts';
 import type { PipelineDeps } from './deps.ts';
+import { pollThreshold } from './threshold.ts';
 
 /**
  * `triggers` queue: turns an opened incident into ONE flow — parent `evaluate` on `decisions`,
@@ -15,6 +16,7 @@ export function createCoordinatorProcessor(deps: PipelineDeps) {
       const cutoff = new Date(deps.now().getTime() - deps.retentionDays * 24 * 3600 * 1000);
       return { removed: await deps.store.sweep(cutoff) };
     }
+    if (job.name === 'threshold') return pollThreshold(deps, job);
     const { incidentId } = parseJob('trigger', job);
     const incident = await deps.store.get(incidentId);
     if (!incident || incident.status === 'resolved') return { skipped: incident ? 'resolved' : 'gone' };

@@ -74,6 +74,19 @@ export async function dispatchPlan(
       );
     } else if (step.kind === 'approval' && step.state === 'awaiting_approval') {
       const channel = runbook.escalation.primary;
+      if (!step.at)
+        await deps.store.updatePlanStep(
+          incident.id,
+          step.stepId,
+          ['awaiting_approval'],
+          { at: deps.now().toISOString() },
+          {
+            type: 'remediation.awaiting_approval',
+            actor: 'system',
+            message: `${def.name}: waiting for approval`,
+            data: { stepId: step.stepId },
+          },
+        );
       await deps.queues.add(
         'notify',
         { incidentId: incident.id, kind: 'approval_needed', channel, stepId: step.stepId },
@@ -202,19 +215,28 @@ export async function escalateIncident(
   incident: Incident,
   compiled: CompiledRunbook,
   reason: string,
-) {
+  opts: { unlessAttended?: boolean } = {},
+): Promise<boolean> {
   const channel = compiled.runbook.escalation.secondary ?? compiled.runbook.escalation.primary;
-  await deps.store.setFlag(incident.id, 'escalated', true, {
-    type: 'escalation.fired',
+  const event = {
+    type: 'escalation.fired' as const,
     actor: 'system',
     message: `Escalated to ${channel}: ${reason}`,
     data: { channel, reason },
-  });
+  };
+  const res = await deps.store.setFlag(incident.id, 'escalated', true, event, opts);
+  if (!res.changed) {
+    // The timer lost the race with an ack or a resolve: nobody is paged.
+    if (opts.unlessAttended) return false;
+    // Already escalated once: this new reason still goes on the timeline and to the channel.
+    await deps.store.appendEvent(incident.id, event);
+  }
   await deps.queues.add(
     'notify',
     { incidentId: incident.id, kind: 'escalation', channel },
     { jobId: jobIds.notify(incident.id, 'escalation', channel, `${deps.now().getTime()}`) },
   );
+  return true;
 }
 
 /** `decisions` queue: the flow parent `evaluate`, and delayed `verify` jobs. */

@@ -7,6 +7,7 @@ import type { PipelineDeps } from './deps.ts';
 import { createDiagnosticProcessor } from './diagnostic.ts';
 import { createNotificationProcessor } from './notification.ts';
 import { createRemediationProcessor } from './remediation.ts';
+import { upsertThresholdSchedulers } from './threshold.ts';
 
 type Processor = (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown>;
 
@@ -51,12 +52,14 @@ export async function startWorkers(
     await remediations.setGlobalConcurrency(settings.remediationConcurrency);
     await remediations.setGlobalRateLimit(settings.remediationRatePerMinute, 60_000);
   }
-  if (queues.includes(QUEUES.triggers))
+  if (queues.includes(QUEUES.triggers)) {
     await deps.queues.byName.triggers.upsertJobScheduler(
       'retention-sweep',
       { every: 3600_000 },
       { name: 'sweep', data: {} },
     );
+    await upsertThresholdSchedulers(deps);
+  }
 
   const connections: Redis[] = [];
   const workers = queues.map((name) => {

@@ -3,6 +3,7 @@ import type { Incident, IncidentStatus, PlanStep } from '../engine/types.ts';
 import { InvalidOperationError, NotFoundError } from '../errors.ts';
 import { jobIds } from '../queues.ts';
 import type { PipelineDeps } from './deps.ts';
+import { notifyChannelsTold } from './notices.ts';
 
 /**
  * The operations a responder (API, CLI, Slack button) or a worker performs on an incident. Each
@@ -156,7 +157,10 @@ export async function acknowledge(
     actor: user,
     message: `${user} acknowledged the incident`,
   });
-  if (res.changed) await cancelEscalation(deps, incidentId, `acknowledged by ${user}`);
+  if (res.changed) {
+    await cancelEscalation(deps, incidentId, `acknowledged by ${user}`);
+    await notifyChannelsTold(deps, incidentId, 'acknowledged');
+  }
   return res;
 }
 
@@ -178,6 +182,7 @@ export async function resolveIncident(
   if (!res.ok)
     throw new InvalidOperationError(`cannot resolve: incident ${incidentId} is ${res.current ?? 'gone'}`);
   await cancelEscalation(deps, incidentId, 'the incident was resolved');
+  await notifyChannelsTold(deps, incidentId, 'resolved');
 }
 
 /** Removes a pending escalation timer; a timer already running re-checks the incident itself. */
@@ -186,14 +191,18 @@ export async function cancelEscalation(
   incidentId: string,
   reason: string,
 ): Promise<boolean> {
-  const removed = await deps.queues.byName.notifications.remove(jobIds.escalate(incidentId));
-  if (removed === 1)
-    await deps.store.appendEvent(incidentId, {
-      type: 'escalation.cancelled',
-      actor: 'system',
-      message: `Escalation cancelled: ${reason}`,
-    });
-  return removed === 1;
+  // Queue.remove answers 1 for a job that does not exist, so look first; a job already running
+  // re-checks the incident itself (escalateIncident with unlessAttended).
+  const job = await deps.queues.byName.notifications.getJob(jobIds.escalate(incidentId));
+  if (!job || !(await job.isDelayed())) return false;
+  const removed = await deps.queues.byName.notifications.remove(job.id!);
+  if (removed !== 1) return false;
+  await deps.store.appendEvent(incidentId, {
+    type: 'escalation.cancelled',
+    actor: 'system',
+    message: `Escalation cancelled: ${reason}`,
+  });
+  return true;
 }
 
 /**

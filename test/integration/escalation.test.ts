@@ -145,12 +145,9 @@ describe('escalation timer', () => {
     }
   });
 
-  // Known bug, outside this suite's files (see the report): the timer reads the incident, then sets
-  // `escalated` unconditionally (decision.ts escalateIncident → store.setFlag). An ack that lands
-  // between the two is overridden: the responder who took the incident is escalated past anyway.
-  // The ack cannot remove the timer either, as its job is active. Fixing it needs a conditional
-  // flag in the store ("escalated unless acknowledged or resolved"); this test then fails: flip it.
-  it.fails('an ack landing between the timer reading the incident and escalating it stops the escalation', async () => {
+  // The timer reads the incident, then escalates: an ack landing between the two must win (the
+  // store sets `escalated` only while nobody has acknowledged or resolved it, in one step).
+  it('an ack landing between the timer reading the incident and escalating it stops the escalation', async () => {
     const p = await setup(QUEUE_NAMES.filter((q) => q !== QUEUES.notifications));
     const { id, timer } = await open(p);
     let acked = false;
@@ -190,7 +187,7 @@ describe('escalation timer', () => {
     );
     const timeline = await p.deps.store.timeline(id);
     expect(acked).toBe(true);
-    expect(done?.returnvalue, show(timeline)).toEqual({ skipped: 'acknowledged' });
+    expect(done?.returnvalue, show(timeline)).toEqual({ skipped: 'acknowledged or resolved meanwhile' });
     expect(types(timeline), show(timeline)).not.toContain('escalation.fired');
   });
 });
