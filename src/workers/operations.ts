@@ -1,5 +1,5 @@
 import { nextStatusAfterPlan } from '../engine/incident-state.ts';
-import type { Incident, IncidentStatus, PlanStep } from '../engine/types.ts';
+import { INCIDENT_STATUSES, type Incident, type IncidentStatus, type PlanStep } from '../engine/types.ts';
 import { InvalidOperationError, NotFoundError } from '../errors.ts';
 import { jobIds } from '../queues.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -11,14 +11,7 @@ import { notifyChannelsTold } from './notices.ts';
  * incident's state does not allow throws InvalidOperationError with the reason.
  */
 
-const OPEN: readonly IncidentStatus[] = [
-  'triggered',
-  'diagnosing',
-  'diagnosed',
-  'awaiting_approval',
-  'remediating',
-  'awaiting_responder',
-];
+const OPEN: readonly IncidentStatus[] = INCIDENT_STATUSES.filter((s) => s !== 'resolved');
 
 async function requireIncident(deps: PipelineDeps, id: string): Promise<Incident> {
   const incident = await deps.store.get(id);
@@ -42,6 +35,65 @@ export interface Approval {
   comment?: string;
 }
 
+interface StepChange {
+  verb: 'approve' | 'reject' | 'complete';
+  from: PlanStep['state'];
+  to: PlanStep['state'];
+  event: 'remediation.approved' | 'remediation.rejected' | 'step.completed';
+  past: string;
+}
+
+const CHANGES = {
+  approve: {
+    verb: 'approve',
+    from: 'awaiting_approval',
+    to: 'approved',
+    event: 'remediation.approved',
+    past: 'approved',
+  },
+  reject: {
+    verb: 'reject',
+    from: 'awaiting_approval',
+    to: 'rejected',
+    event: 'remediation.rejected',
+    past: 'rejected',
+  },
+  complete: { verb: 'complete', from: 'pending', to: 'done', event: 'step.completed', past: 'completed' },
+} as const satisfies Record<string, StepChange>;
+
+/** One responder decision on one plan step: compare-and-set of its state, with who, when and why. */
+async function changeStep(
+  deps: PipelineDeps,
+  incidentId: string,
+  stepId: string,
+  who: Approval,
+  change: StepChange,
+) {
+  const incident = await requireIncident(deps, incidentId);
+  requireOpen(incident, change.verb === 'complete' ? 'complete a step' : change.verb);
+  const step = requireStep(incident, stepId);
+  if (change.verb === 'complete' && step.kind !== 'manual')
+    throw new InvalidOperationError(`cannot complete ${stepId}: it is ${step.kind}, not manual`);
+  const comment = who.comment ? { comment: who.comment } : {};
+  const res = await deps.store.updatePlanStep(
+    incidentId,
+    stepId,
+    [change.from],
+    { state: change.to, by: who.user, at: deps.now().toISOString(), ...comment },
+    {
+      type: change.event,
+      actor: who.user,
+      message: `${who.user} ${change.past} ${stepId}${who.comment ? `: ${who.comment}` : ''}`,
+      data: { stepId, comment: who.comment },
+    },
+  );
+  if (!res.ok)
+    throw new InvalidOperationError(
+      `cannot ${change.verb} ${stepId}: it is ${res.current?.state ?? 'missing'}`,
+    );
+  return { incident, step: res.step };
+}
+
 /** Approves a step waiting for approval and queues its remediation (once). */
 export async function approveStep(
   deps: PipelineDeps,
@@ -49,31 +101,14 @@ export async function approveStep(
   stepId: string,
   who: Approval,
 ): Promise<PlanStep> {
-  const incident = await requireIncident(deps, incidentId);
-  requireOpen(incident, 'approve');
-  requireStep(incident, stepId);
-  const at = deps.now().toISOString();
-  const res = await deps.store.updatePlanStep(
-    incidentId,
-    stepId,
-    ['awaiting_approval'],
-    { state: 'approved', by: who.user, at, ...(who.comment ? { comment: who.comment } : {}) },
-    {
-      type: 'remediation.approved',
-      actor: who.user,
-      message: `${who.user} approved ${stepId}${who.comment ? `: ${who.comment}` : ''}`,
-      data: { stepId, comment: who.comment },
-    },
-  );
-  if (!res.ok)
-    throw new InvalidOperationError(`cannot approve ${stepId}: it is ${res.current?.state ?? 'missing'}`);
+  const { incident, step } = await changeStep(deps, incidentId, stepId, who, CHANGES.approve);
   await deps.queues.add(
     'remediate',
     { incidentId, runbookId: incident.runbookId, stepId },
     { jobId: jobIds.remediate(incidentId, stepId), attempts: 1 },
   );
   await refreshStatus(deps, incidentId);
-  return res.step;
+  return step;
 }
 
 /** Rejects a step waiting for approval: it never runs. */
@@ -83,30 +118,9 @@ export async function rejectStep(
   stepId: string,
   who: Approval,
 ): Promise<PlanStep> {
-  const incident = await requireIncident(deps, incidentId);
-  requireOpen(incident, 'reject');
-  requireStep(incident, stepId);
-  const res = await deps.store.updatePlanStep(
-    incidentId,
-    stepId,
-    ['awaiting_approval'],
-    {
-      state: 'rejected',
-      by: who.user,
-      at: deps.now().toISOString(),
-      ...(who.comment ? { comment: who.comment } : {}),
-    },
-    {
-      type: 'remediation.rejected',
-      actor: who.user,
-      message: `${who.user} rejected ${stepId}${who.comment ? `: ${who.comment}` : ''}`,
-      data: { stepId, comment: who.comment },
-    },
-  );
-  if (!res.ok)
-    throw new InvalidOperationError(`cannot reject ${stepId}: it is ${res.current?.state ?? 'missing'}`);
+  const { step } = await changeStep(deps, incidentId, stepId, who, CHANGES.reject);
   await refreshStatus(deps, incidentId);
-  return res.step;
+  return step;
 }
 
 /** Ticks a manual step off the responder's checklist. */
@@ -116,32 +130,9 @@ export async function completeStep(
   stepId: string,
   who: Approval,
 ): Promise<PlanStep> {
-  const incident = await requireIncident(deps, incidentId);
-  requireOpen(incident, 'complete a step');
-  const step = requireStep(incident, stepId);
-  if (step.kind !== 'manual')
-    throw new InvalidOperationError(`cannot complete ${stepId}: it is ${step.kind}, not manual`);
-  const res = await deps.store.updatePlanStep(
-    incidentId,
-    stepId,
-    ['pending'],
-    {
-      state: 'done',
-      by: who.user,
-      at: deps.now().toISOString(),
-      ...(who.comment ? { comment: who.comment } : {}),
-    },
-    {
-      type: 'step.completed',
-      actor: who.user,
-      message: `${who.user} completed ${stepId}`,
-      data: { stepId, comment: who.comment },
-    },
-  );
-  if (!res.ok)
-    throw new InvalidOperationError(`cannot complete ${stepId}: it is ${res.current?.state ?? 'missing'}`);
+  const { step } = await changeStep(deps, incidentId, stepId, who, CHANGES.complete);
   await refreshStatus(deps, incidentId);
-  return res.step;
+  return step;
 }
 
 /** A responder has it: the escalation timer stops. Acknowledging twice is allowed and says so. */
