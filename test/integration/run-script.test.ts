@@ -91,7 +91,7 @@ describe('run_script (sql form)', () => {
     });
     expect(await runScriptAction.run(cfg(sql), dry())).toEqual({
       dryRun: true,
-      summary: "dry run: would run sql on database 'orders'",
+      summary: `dry run: would run sql on database 'orders': select pg_cancel_backend($1) ($1 = "42")`,
       request: { ...sql, params: ['42'] },
     });
   });
