@@ -100,6 +100,8 @@ describe('database_query', () => {
   });
 
   it('sends hostile alert text as a bind value only: the value round-trips, the table stays', async () => {
+    const query =
+      'SELECT $1::text AS received, current_query() AS sent, count(*) AS matches FROM incidents WHERE title = $1';
     const step = DiagnosticStepSchema.parse({
       id: 'lookup',
       name: 'Lookup',
@@ -121,7 +123,7 @@ describe('database_query', () => {
     const [row] = facts.rows as { received: string; sent: string; matches: number }[];
     expect(row?.received).toBe(HOSTILE);
     // What PostgreSQL got as statement text still says $1: the value never became SQL.
-    expect(row?.sent).toBe(step.config.query);
+    expect(row?.sent).toBe(query);
     expect(row?.matches).toBe(1);
     expect(await db.query("SELECT to_regclass('incidents')::text AS t")).toEqual([{ t: 'incidents' }]);
     expect(await db.query('SELECT count(*)::int AS n FROM incidents')).toEqual([{ n: 2 }]);
