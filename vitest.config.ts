@@ -20,6 +20,19 @@ export default defineConfig({
           fileParallelism: true,
         },
       },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/helpers/redis-global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          // One browser at a time, and only after the other projects: two cores are not enough
+          // for Chromium beside the integration suite.
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

@@ -4,6 +4,7 @@ import { type ApiDeps, createApp, type RouteModule } from './app.ts';
 import type { Metrics } from './metrics.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { bullBoardRoutes } from './routes/bull-board.ts';
+import { consoleRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { incidentRoutes } from './routes/incidents.ts';
@@ -25,6 +26,7 @@ export function apiModules(metrics: Metrics): RouteModule[] {
     remediationRoutes,
     slackRoutes,
     bullBoardRoutes,
+    consoleRoutes,
   ];
 }
 
