@@ -202,6 +202,7 @@ describe('notification delivery', () => {
     );
     expect(hook.received[0]!.at, 'another address was not held').toBeLessThan(retried!.at);
     // attemptsMade counts finished attempts: only the delivery, the 429 was not an attempt.
+    await expect.poll(() => queue.getJobState(first), { timeout: 5000 }).toBe('completed');
     expect((await queue.getJob(first))?.attemptsMade).toBe(1);
   });
 
@@ -228,7 +229,9 @@ describe('notification delivery', () => {
       expect(r.headers['x-fireline-signature']).toBe(
         `sha256=${createHmac('sha256', 's3').update(r.body).digest('hex')}`,
       );
-    expect((await p.deps.queues.byName.notifications.getJob(jobId))?.attemptsMade).toBe(2);
+    const queue = p.deps.queues.byName.notifications;
+    await expect.poll(() => queue.getJobState(jobId), { timeout: 5000 }).toBe('completed');
+    expect((await queue.getJob(jobId))?.attemptsMade, 'one failed attempt, one delivery').toBe(2);
   });
 
   it('400 fails at once: one request, notification.failed naming the status and body', async () => {
@@ -241,12 +244,11 @@ describe('notification delivery', () => {
       message: 'Not delivered to #ops: slack: HTTP 400: invalid_payload',
       data: { channel: '#ops', kind: 'opened', status: 400, body: 'invalid_payload' },
     });
-    // The job is finished after its one attempt, so no later attempt can come.
-    const job = await p.deps.queues.byName.notifications.getJob(jobId);
-    expect({ state: await job?.getState(), attemptsMade: job?.attemptsMade }).toEqual({
-      state: 'completed',
-      attemptsMade: 1,
-    });
+    // The event is written before the job finishes: wait for it to finish, after its one attempt,
+    // so that no later attempt can come.
+    const queue = p.deps.queues.byName.notifications;
+    await expect.poll(() => queue.getJobState(jobId), { timeout: 5000 }).toBe('completed');
+    expect((await queue.getJob(jobId))?.attemptsMade).toBe(1);
     expect(slack.received).toHaveLength(1);
   });
 });
