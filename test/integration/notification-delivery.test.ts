@@ -58,6 +58,11 @@ escalation:
 `;
 
 const show = (events: TimelineEvent[]) => events.map((e) => `${e.type}: ${e.message}`).join('\n');
+const expectNoFailure = (events: TimelineEvent[]) =>
+  expect(
+    events.filter((e) => e.type === 'notification.failed'),
+    show(events),
+  ).toEqual([]);
 
 describe('notification delivery', () => {
   let pipeline: Pipeline | undefined;
@@ -130,10 +135,7 @@ describe('notification delivery', () => {
       id,
       (_e, seen) => delivered(seen, 'resolved', 'pagerduty:payments') && delivered(seen, 'resolved', '#ops'),
     );
-    expect(
-      events.filter((e) => e.type === 'notification.failed'),
-      show(events),
-    ).toEqual([]);
+    expectNoFailure(events);
 
     const sent = pd.json<{
       event_action: string;
@@ -190,10 +192,7 @@ describe('notification delivery', () => {
       id,
       (_e, seen) => delivered(seen, 'opened', '#ops') && delivered(seen, 'update', '#ops'),
     );
-    expect(
-      events.filter((e) => e.type === 'notification.failed'),
-      show(events),
-    ).toEqual([]);
+    expectNoFailure(events);
     const [limited, retried, held] = slack.received;
     expect(slack.received).toHaveLength(3);
     expect(retried!.at - limited!.at, 'the 429ed message waited for Retry-After').toBeGreaterThanOrEqual(950);
