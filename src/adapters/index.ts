@@ -1,5 +1,10 @@
 import type { Connections } from '../connections.ts';
-import { type ActionRegistry, createActionRegistry, defaultActionExecutors } from './actions/registry.ts';
+import { createFlushCacheAction } from './actions/flush-cache.ts';
+import { createKubernetesActions } from './actions/kubernetes.ts';
+import { createNotifyAction } from './actions/notify.ts';
+import { type ActionRegistry, createActionRegistry } from './actions/registry.ts';
+import { createRunScriptAction } from './actions/run-script.ts';
+import { createDatabaseQueryExecutor } from './diagnostics/database-query.ts';
 import { createLogSearchExecutor } from './diagnostics/log-search.ts';
 import { prometheusQueryExecutorFor } from './diagnostics/prometheus-query.ts';
 import {
@@ -11,6 +16,7 @@ import { createPagerDutyNotifier } from './notifiers/pagerduty.ts';
 import { createNotifierRegistry, type NotifierRegistry } from './notifiers/registry.ts';
 import { createSlackNotifier } from './notifiers/slack.ts';
 import { createWebhookNotifier } from './notifiers/webhook.ts';
+import { createPostgres } from './postgres.ts';
 
 /** The adapters of one process, built from its connections, and what they hold open. */
 export interface Adapters {
@@ -28,18 +34,29 @@ export interface Adapters {
  */
 export function createAdapters(connections: Connections): Adapters {
   const closers: (() => Promise<void>)[] = [];
+  // Database pools and cache clients open on first use, so building adapters connects nothing.
+  const postgres = createPostgres(connections.databases);
+  const flushCache = createFlushCacheAction(connections.redis);
+  closers.push(postgres.close, flushCache.close);
+  const notifiers = createNotifierRegistry([
+    createSlackNotifier(connections.slack),
+    createPagerDutyNotifier(connections.pagerduty),
+    createWebhookNotifier(connections.webhooks),
+  ]);
   return {
     diagnostics: createDiagnosticRegistry([
       ...defaultDiagnosticExecutors,
       prometheusQueryExecutorFor(connections.prometheus),
       createLogSearchExecutor(connections.loki ? { loki: connections.loki } : {}),
+      createDatabaseQueryExecutor(postgres),
     ]),
-    actions: createActionRegistry([...defaultActionExecutors]),
-    notifiers: createNotifierRegistry([
-      createSlackNotifier(connections.slack),
-      createPagerDutyNotifier(connections.pagerduty),
-      createWebhookNotifier(connections.webhooks),
+    actions: createActionRegistry([
+      createRunScriptAction({ postgres }),
+      flushCache,
+      ...createKubernetesActions(connections.kubernetes),
+      createNotifyAction(notifiers),
     ]),
+    notifiers,
     async close() {
       await Promise.all(closers.map((c) => c()));
     },

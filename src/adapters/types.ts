@@ -36,6 +36,8 @@ export interface ActionContext {
   signal: AbortSignal;
   /** Record what would run, run nothing. */
   dryRun: boolean;
+  /** The incident the action runs for (the notify action addresses its message with it). */
+  incidentId?: string;
 }
 
 /** What an action did (or, in a dry run, would have done), for the incident timeline. */
@@ -154,13 +156,13 @@ export interface Notification {
   severity?: Severity;
   /** The incident page in the console. */
   link?: string;
-}
-
   /** The incident document as it is now, for channels that show verdicts, rationale and plan. */
   incident?: Incident;
   runbookName?: string;
   /** The plan step the notification is about (`approval_needed`, an `escalate` step). */
   stepId?: string;
+}
+
 export interface NotifierContext {
   signal: AbortSignal;
 }
@@ -170,10 +172,10 @@ export interface NotifyOutcome {
   summary: string;
   /** The remote's id (Slack message ts, PagerDuty dedup key), to update or resolve it later. */
   externalId?: string;
-}
-
   /** Set when the notifier chose not to send, with the reason (e.g. a trigger for a resolved incident). */
   skipped?: string;
+}
+
 /**
  * Sends notifications on one channel kind (`slack`, `pagerduty`, `webhook`). Credentials and
  * endpoints are deployment config, given to the notifier's factory, so a call needs only the
