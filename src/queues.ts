@@ -30,6 +30,11 @@ export const NOTIFICATION_KINDS = [
 export const JOBS = {
   trigger: { queue: QUEUES.triggers, schema: z.object(IncidentRef) },
   sweep: { queue: QUEUES.triggers, schema: z.object({}) },
+  /** One poll of a `metric_threshold` trigger (added by its job scheduler). */
+  threshold: {
+    queue: QUEUES.triggers,
+    schema: z.object({ runbookId: z.string().min(1), triggerIndex: z.number().int().nonnegative() }),
+  },
   diagnose: {
     queue: QUEUES.diagnostics,
     schema: z.object({
