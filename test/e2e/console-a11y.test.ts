@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { eventsUntil } from '../helpers/pipeline.ts';
+import { AUTH, type ConsoleApp, launchBrowser, see, signIn, startConsoleApp } from './console-harness.ts';
+
+const redisUrl = inject('redisUrl');
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core'), 'utf8');
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/** What the page functions below use of the browser (the tests compile without the DOM library). */
+interface BrowserGlobals {
+  document: { activeElement: unknown };
+  axe: {
+    run(
+      context: unknown,
+      options: object,
+    ): Promise<{
+      violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+      passes: unknown[];
+    }>;
+  };
+  getComputedStyle(el: unknown): { outlineStyle: string; outlineWidth: string };
+}
+
+/** Runs axe-core in the page (evaluated through the debugger protocol, so the CSP stays on). */
+async function axeViolations(page: Page): Promise<Violation[]> {
+  await page.evaluate(axeSource);
+  const { passes, violations } = await page.evaluate(async () => {
+    const g = globalThis as unknown as BrowserGlobals;
+    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
+    return {
+      passes: result.passes.length,
+      violations: result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      })),
+    };
+  });
+  expect(passes, 'axe checked something').toBeGreaterThan(0);
+  return violations;
+}
+
+/** Prints every violation, and fails on serious or critical ones. */
+async function expectAccessible(page: Page, what: string): Promise<void> {
+  const violations = await axeViolations(page);
+  for (const v of violations)
+    console.log(`axe ${what}: ${v.impact} ${v.id}: ${v.help} at ${v.targets.slice(0, 3).join(', ')}`);
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious, `serious or critical axe violations on ${what}`).toEqual([]);
+}
+
+describe('responder console: accessibility and keyboard', () => {
+  let browser: Browser;
+  let app: ConsoleApp | undefined;
+  let context: BrowserContext | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    await context?.close();
+    await app?.close();
+    context = undefined;
+    app = undefined;
+  });
+
+  it('the incidents list, an incident page and a runbook have no serious axe violations, light and dark', async () => {
+    app = await startConsoleApp(redisUrl);
+    app.openGate();
+    const id = await app.trigger();
+    await eventsUntil(app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
+    for (const colorScheme of ['light', 'dark'] as const) {
+      context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      page.setDefaultTimeout(20_000);
+      await page.goto(`${app.url}/`);
+      await page.getByLabel('Access token').waitFor();
+      await expectAccessible(page, `token prompt (${colorScheme})`);
+      await signIn(page, AUTH.operatorToken);
+      await see(page.locator('.incident-list'), 'Checkout database saturated');
+      await expectAccessible(page, `incidents list (${colorScheme})`);
+
+      await page.getByRole('link', { name: /Checkout database saturated/ }).click();
+      await see(page.locator('[data-step="restart_pool"]'), 'Needs your approval');
+      await see(page.locator('[data-step="check_db_connections"]'), 'Critical');
+      await expectAccessible(page, `incident page (${colorScheme})`);
+
+      await page.goto(`${app.url}/runbooks/checkout-db`);
+      await see(page.locator('main'), 'Rule 1');
+      await expectAccessible(page, `runbook diagram (${colorScheme})`);
+      await context.close();
+      context = undefined;
+    }
+  });
+
+  it('works from the keyboard: Tab reaches Acknowledge with a visible focus ring, Enter acts', async () => {
+    app = await startConsoleApp(redisUrl);
+    app.openGate();
+    const id = await app.trigger();
+    context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(`${app.url}/incidents/${id}`);
+    await page.getByLabel('Access token').focus();
+    await page.keyboard.type(AUTH.operatorToken);
+    await page.keyboard.press('Enter');
+    await see(page.locator('[data-step="restart_pool"]'), 'Needs your approval');
+
+    const focused = () =>
+      page.evaluate(() => {
+        const g = globalThis as unknown as BrowserGlobals;
+        const el = g.document.activeElement as { textContent: string | null } | null;
+        const style = el ? g.getComputedStyle(el) : null;
+        return {
+          text: el?.textContent?.trim() ?? '',
+          outline: style ? `${style.outlineStyle} ${style.outlineWidth}` : '',
+        };
+      });
+    const seen: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      const now = await focused();
+      seen.push(now.text);
+      if (now.text === 'Acknowledge') {
+        expect(now.outline, 'focus ring on Acknowledge').toBe('solid 3px');
+        break;
+      }
+    }
+    expect(seen.at(-1), `Tab order: ${seen.join(' → ')}`).toBe('Acknowledge');
+    await page.keyboard.press('Enter');
+    await see(page.locator('.actions'), 'Acknowledged: escalation is cancelled.');
+    expect((await app.pipeline.deps.store.get(id))?.acknowledged).toBe(true);
+  });
+});

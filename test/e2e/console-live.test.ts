@@ -1,0 +1,101 @@
+import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, inject, it } from 'vitest';
+import { acknowledge } from '../../src/workers/operations.ts';
+import { eventsUntil } from '../helpers/pipeline.ts';
+import {
+  AUTH,
+  type ConsoleApp,
+  expectTimelineMatchesStore,
+  launchBrowser,
+  see,
+  signIn,
+  startConsoleApp,
+} from './console-harness.ts';
+
+const redisUrl = inject('redisUrl');
+
+describe('responder console: live updates survive a lost connection', () => {
+  let browser: Browser;
+  let app: ConsoleApp | undefined;
+  let context: BrowserContext | undefined;
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    await context?.close();
+    await app?.close();
+    context = undefined;
+    app = undefined;
+  });
+
+  it('the server goes away: the page says reconnecting, then catches up with every event it missed, once', async () => {
+    app = await startConsoleApp(redisUrl);
+    app.openGate();
+    const id = await app.trigger();
+    await eventsUntil(app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(`${app.url}/incidents/${id}`);
+    await signIn(page, AUTH.operatorToken);
+    await see(page.locator('.page-head').first(), 'Live');
+    await expectTimelineMatchesStore(page, app.pipeline, id);
+
+    const pipeline = app.pipeline;
+    await app.restartHttp(async () => {
+      await page.getByTestId('reconnecting').first().waitFor();
+      // Happens while the console cannot hear it.
+      await acknowledge(pipeline.deps, id, 'slack:U42');
+      await pipeline.deps.store.appendEvent(id, {
+        type: 'note',
+        actor: 'slack:U42',
+        message: 'written while the console was offline',
+      });
+    });
+
+    await page.getByTestId('reconnecting').first().waitFor({ state: 'detached' });
+    await see(page.getByTestId('timeline'), 'written while the console was offline');
+    await see(page.getByTestId('timeline'), 'slack:U42 acknowledged the incident');
+    await expectTimelineMatchesStore(page, app.pipeline, id);
+    // The incident itself was read again after the reconnect, not only the timeline.
+    await see(page.getByTestId('escalation'), 'Escalation cancelled: the incident is acknowledged.');
+    await see(page.locator('.actions'), 'Acknowledged');
+  });
+
+  it('the incidents list picks up incidents opened while it was disconnected', async () => {
+    app = await startConsoleApp(redisUrl);
+    app.openGate();
+    context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await page.goto(`${app.url}/`);
+    await signIn(page, AUTH.viewerToken);
+    await see(page.locator('main'), 'No open incidents.');
+    await see(page.locator('.page-head'), 'Live');
+
+    let opened = '';
+    const current = app;
+    await app.restartHttp(async () => {
+      await page.getByTestId('reconnecting').first().waitFor();
+      const [outcome] = await current.pipeline.intake(
+        {
+          source: 'manual',
+          status: 'firing',
+          labels: { alertname: 'CheckoutDbSaturated', cluster: 'us-2' },
+          annotations: {},
+          fingerprint: 'offline-1',
+          startsAt: new Date().toISOString(),
+        },
+        { runbookId: 'checkout-db', actor: 'test' },
+      );
+      if (outcome?.outcome !== 'opened')
+        throw new Error(`expected an opened incident, got ${JSON.stringify(outcome)}`);
+      opened = outcome.incidentId;
+    });
+    await page.getByTestId('reconnecting').first().waitFor({ state: 'detached' });
+    await see(page.locator(`a[href="/incidents/${opened}"]`), 'Checkout database saturated');
+  });
+});
