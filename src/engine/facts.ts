@@ -45,9 +45,18 @@ export const FACT_SPECS: Readonly<Record<DiagnosticType, readonly FactSpec[]>> =
     { name: 'json', type: 'dyn', doc: 'stdout parsed as JSON, null when it is not JSON' },
   ],
   database_query: [
-    { name: 'rows', type: 'list', doc: 'result rows as maps of column → value (capped at maxRows)' },
-    { name: 'row_count', type: 'double', doc: 'number of rows returned' },
-    { name: 'value', type: 'dyn', doc: 'first column of the first row, null when there is no row' },
+    {
+      name: 'rows',
+      type: 'list',
+      doc: 'result rows as maps of column → value (capped at maxRows); BIGINT/NUMERIC as numbers when finite',
+    },
+    { name: 'row_count', type: 'double', doc: 'number of rows the query returned (before the maxRows cap)' },
+    { name: 'truncated', type: 'bool', doc: 'true when rows were cut at maxRows' },
+    {
+      name: 'value',
+      type: 'dyn',
+      doc: 'first column of the first row (BIGINT/NUMERIC as a number when finite), null when there is no row',
+    },
   ],
   log_search: [
     { name: 'count', type: 'double', doc: 'matching lines found (before the cap)' },

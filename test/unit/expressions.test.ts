@@ -262,7 +262,7 @@ describe('FACTS_BY_TYPE', () => {
         'min_cert_days',
       ],
       shell_command: ['exit_code', 'stdout', 'stderr', 'lines', 'json'],
-      database_query: ['rows', 'row_count', 'value'],
+      database_query: ['rows', 'row_count', 'truncated', 'value'],
       log_search: ['count', 'lines'],
     });
   });
