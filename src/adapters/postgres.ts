@@ -136,6 +136,7 @@ export function createPostgres(databases: Connections['databases']): Postgres {
             { retryable: false, cause: aborted },
           );
         }
+        // A connection that cannot even roll back is dropped; the server rolls back on disconnect.
         if (!released) await client.query('ROLLBACK').catch(() => release(true));
         throw sqlError(opts.adapter, name, err);
       } finally {

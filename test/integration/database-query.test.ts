@@ -150,6 +150,16 @@ describe('database_query', () => {
     ]);
   });
 
+  it("runs in a read-only transaction whose statement_timeout is the step's timeout", async () => {
+    const query =
+      "SELECT current_setting('transaction_read_only') AS ro, current_setting('statement_timeout') AS t";
+    expect((await executor().run(cfg({ query }), ctx(undefined, 2500))).rows).toEqual([
+      { ro: 'on', t: '2500ms' },
+    ]);
+    // Without the step's timeout, a generous backstop: the abort signal enforces the step's own.
+    expect((await executor().run(cfg({ query }), ctx())).rows).toEqual([{ ro: 'on', t: '10min' }]);
+  });
+
   it('caps rows at maxRows, counts them all and says truncated', async () => {
     const query = 'SELECT n FROM generate_series(1, 50) AS n';
     const capped = await executor().run(cfg({ query, maxRows: 10 }), ctx());

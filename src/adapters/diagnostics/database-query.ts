@@ -9,8 +9,9 @@ export type DatabaseQueryConfig = z.infer<typeof DatabaseQueryConfigSchema>;
 
 export interface DatabaseQueryOptions {
   /**
-   * The server-side `statement_timeout` when the context does not give the step's timeout.
-   * Default 30000, the default step timeout; the step's abort cancels the query in any case.
+   * The server-side `statement_timeout` when the context does not give the step's timeout: a
+   * backstop for a statement whose Fireline went away, so it is generous (default 600000) and
+   * never cuts a step short; the step's abort cancels the query at the step's own timeout.
    */
   statementTimeoutMs?: number;
 }
@@ -29,7 +30,7 @@ export function createDatabaseQueryExecutor(
   postgres: Postgres,
   options: DatabaseQueryOptions = {},
 ): DiagnosticExecutor<DatabaseQueryConfig> {
-  const defaultTimeoutMs = options.statementTimeoutMs ?? 30_000;
+  const defaultTimeoutMs = options.statementTimeoutMs ?? 600_000;
   return {
     type: 'database_query',
     configSchema: DatabaseQueryConfigSchema,
