@@ -1,6 +1,7 @@
 import { FlowProducer, type Job, type JobsOptions, Queue, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { NOTIFICATION_KINDS } from './engine/types.ts';
 import type { Logger } from './logger.ts';
 
 /** The five queues of DESIGN.md "Shape". */
@@ -15,16 +16,6 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
 
 const IncidentRef = { incidentId: z.string().min(1) };
-
-/** Why a notification is sent (the adapters' NotificationKind). */
-export const NOTIFICATION_KINDS = [
-  'opened',
-  'update',
-  'approval_needed',
-  'escalation',
-  'acknowledged',
-  'resolved',
-] as const;
 
 /** Every job name with its payload schema; payloads are validated when a job is taken. */
 export const JOBS = {

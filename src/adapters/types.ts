@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import type { ActionType, DiagnosticType, Severity } from '../engine/runbook-schema.ts';
-import type { Facts, Incident } from '../engine/types.ts';
+import type { Facts, Incident, NotificationKind } from '../engine/types.ts';
+
+export type { NotificationKind };
+
 import { AdapterError } from '../errors.ts';
 
 /**
@@ -135,15 +138,6 @@ export function abortError(adapter: string, signal: AbortSignal, elapsedMs: numb
     cause: reason,
   });
 }
-
-/** Why a notification is sent. */
-export type NotificationKind =
-  | 'opened'
-  | 'update'
-  | 'approval_needed'
-  | 'escalation'
-  | 'acknowledged'
-  | 'resolved';
 
 /** What every notifier sends, whatever the channel; each renders it its own way. */
 export interface Notification {

@@ -1,5 +1,4 @@
-import type { NotificationKind } from '../adapters/types.ts';
-import type { Incident } from './types.ts';
+import type { Incident, NotificationKind } from './types.ts';
 
 /**
  * The words of a notification, whatever the channel renders them into. Built from the incident

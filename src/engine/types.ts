@@ -137,6 +137,17 @@ export interface Incident {
   plan: PlanStep[];
 }
 
+/** Why a notification is sent. */
+export const NOTIFICATION_KINDS = [
+  'opened',
+  'update',
+  'approval_needed',
+  'escalation',
+  'acknowledged',
+  'resolved',
+] as const;
+export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
+
 /** Every kind of timeline event, so the store, API, console and report agree on names. */
 export const EVENT_TYPES = [
   'incident.opened',

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { slackActionValue } from '../../src/engine/slack-actions.ts';
 import type { Pipeline } from '../../src/pipeline.ts';
 import type { ApiDeps } from '../../src/producer/app.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
-import { slackActionValue, slackRoutes } from '../../src/producer/routes/slack.ts';
+import { slackRoutes } from '../../src/producer/routes/slack.ts';
 import { slackSignature } from '../../src/producer/slack-signature.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';

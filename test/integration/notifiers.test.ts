@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpStatusError } from '../../src/adapters/notifiers/http.ts';
 import type { SlackMessage } from '../../src/adapters/notifiers/slack-blocks.ts';
-import { slackActionValue } from '../../src/producer/routes/slack.ts';
+import { slackActionValue } from '../../src/engine/slack-actions.ts';
 import { failure, note, notifier, receiver, SECRET_PATH, signal } from '../helpers/notifier-fixtures.ts';
 import type { Reply } from '../helpers/receiver.ts';
 

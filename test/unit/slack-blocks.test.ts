@@ -9,8 +9,8 @@ import {
 } from '../../src/adapters/notifiers/slack-blocks.ts';
 import { clipMrkdwn, escapeMrkdwn, packLines } from '../../src/adapters/notifiers/slack-text.ts';
 import type { Notification } from '../../src/adapters/types.ts';
+import { SLACK_ACTIONS, slackActionValue } from '../../src/engine/slack-actions.ts';
 import type { Incident, PlanStep, Verdict } from '../../src/engine/types.ts';
-import { SLACK_ACTIONS, slackActionValue } from '../../src/producer/routes/slack.ts';
 
 const HOSTILE = '<!channel> & <@U0BOSS> <https://evil.example|click here>\nsecond line';
 

@@ -1,5 +1,5 @@
+import { SLACK_ACTIONS, slackActionValue } from '../../engine/slack-actions.ts';
 import type { Incident, PlanStep, Verdict, VerdictStatus } from '../../engine/types.ts';
-import { SLACK_ACTIONS, slackActionValue } from '../../producer/routes/slack.ts';
 import type { Notification, NotificationKind } from '../types.ts';
 import { clipMrkdwn, clipPlain, compactValue, escapeMrkdwn, oneLine, packLines } from './slack-text.ts';
 

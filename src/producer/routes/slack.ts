@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
+import { SLACK_ACTIONS } from '../../engine/slack-actions.ts';
 import { InvalidOperationError, NotFoundError } from '../../errors.ts';
 import { approveStep, rejectStep } from '../../workers/operations.ts';
 import type { ApiDeps } from '../app.ts';
@@ -13,15 +14,7 @@ import { redisErrorsAs503, requireRedis } from './incidents.ts';
  * minutes. The route does not exist (404) when no signing secret is configured.
  */
 
-/** The `action_id`s of the buttons the Slack notifier builds. */
-export const SLACK_ACTIONS = { approve: 'approve', reject: 'reject' } as const;
-
 const ActionValueSchema = z.object({ incidentId: z.string().min(1), stepId: z.string().min(1) });
-
-/** The `value` of an Approve / Reject button for one plan step (well under Slack's 2000 chars). */
-export function slackActionValue(incidentId: string, stepId: string): string {
-  return JSON.stringify({ incidentId, stepId });
-}
 
 const PayloadSchema = z.object({
   type: z.string(),
