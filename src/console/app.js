@@ -45,7 +45,7 @@ function Nav({ page, session }) {
   };
   return html`<header class="top">
     <nav aria-label="Main">
-      <${Link} href="/" class="brand"><img src="/console/icon.svg" alt="" width="24" height="24" /> Fireline<//>
+      <${Link} href="/" class="brand"><img src="/console/icon.svg" alt="" width="24" height="24" /><span class="brand-text">Fireline</span><//>
       <${Link} href="/" aria-current=${current('incidents')}>Incidents<//>
       <${Link} href="/runbooks" aria-current=${current('runbooks')}>Runbooks<//>
     </nav>
@@ -89,7 +89,7 @@ function App() {
 
   return html`<${Session.Provider} value=${state.session ?? { scopes: [], canAct: false }}>
     <a class="skip" href="#main">Skip to content</a>
-    <${Nav} page=${where.page === 'incident' ? 'incidents' : where.page} session=${state.session} />
+    <${Nav} page=${{ incident: 'incidents', runbook: 'runbooks' }[where.page] ?? where.page} session=${state.session} />
     <main id="main" tabindex="-1" ref=${main}>${body}</main>
   <//>`;
 }

@@ -17,7 +17,7 @@ export const VERDICT = {
 /** Plan step states. */
 export const STEP_STATE = {
   pending: { symbol: '○', word: 'Pending', tone: 'neutral' },
-  awaiting_approval: { symbol: '⚑', word: 'Needs your approval', tone: 'warn' },
+  awaiting_approval: { symbol: '⚑', word: 'Needs approval', tone: 'warn' },
   approved: { symbol: '✓', word: 'Approved', tone: 'info' },
   rejected: { symbol: '⊘', word: 'Rejected', tone: 'neutral' },
   queued: { symbol: '◔', word: 'Queued', tone: 'info' },

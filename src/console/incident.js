@@ -20,12 +20,20 @@ import { Badge, html, LiveState, LoadError } from './ui.js';
 
 function useTimeline() {
   const seen = useRef(new Set());
+  const pending = useRef([]);
   const [events, setEvents] = useState([]);
+  // A replay delivers hundreds of events at once: merge them in one render, not one each.
+  const flush = () => {
+    const batch = pending.current;
+    pending.current = [];
+    setEvents((list) => [...list, ...batch].sort((a, b) => compareIds(a.id, b.id)));
+  };
   const add = (event, id) => {
     const key = id || event.id;
     if (seen.current.has(key)) return;
     seen.current.add(key);
-    setEvents((list) => [...list, { ...event, id: key }].sort((a, b) => compareIds(a.id, b.id)));
+    if (pending.current.length === 0) setTimeout(flush, 0);
+    pending.current.push({ ...event, id: key });
   };
   return { events, add };
 }

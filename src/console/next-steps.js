@@ -1,4 +1,4 @@
-import { html } from './ui.js';
+import { html, useSession } from './ui.js';
 
 /** The one box a responder reads first: what to do now, in order, with links to where to do it. */
 
@@ -36,9 +36,11 @@ function stepsFor(incident) {
 }
 
 export function NextSteps({ incident }) {
+  const { canAct } = useSession();
   const todo = stepsFor(incident);
   return html`<section class="next panel" aria-labelledby="next-title">
     <h2 id="next-title">What to do now</h2>
+    ${!canAct && incident.status !== 'resolved' && html`<p class="readonly">You are watching with a viewer token: these steps are for an operator.</p>`}
     <ol>
       ${todo.map((t) => html`<li>${t.href ? html`<a href=${t.href}>${t.text}</a>` : t.text}</li>`)}
     </ol>

@@ -28,9 +28,12 @@ function Approval({ incident, step, onDone }) {
   return html`${
     waiting &&
     html`<div class="approval">
-      <label for=${`comment-${step.stepId}`}>Comment (optional)</label>
-      <textarea id=${`comment-${step.stepId}`} rows="2" value=${comment} disabled=${!canAct}
-        onInput=${(e) => setComment(e.currentTarget.value)}></textarea>
+      ${
+        canAct &&
+        html`<label for=${`comment-${step.stepId}`}>Comment (optional)</label>
+        <textarea id=${`comment-${step.stepId}`} rows="2" value=${comment}
+          onInput=${(e) => setComment(e.currentTarget.value)}></textarea>`
+      }
       <div class="buttons">
         <button type="button" class="btn primary" disabled=${disabled} aria-describedby=${canAct ? undefined : why}
           onClick=${() => decide('approve')}><span aria-hidden="true">✓ </span>Approve</button>

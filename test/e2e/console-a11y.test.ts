@@ -93,7 +93,7 @@ describe('responder console: accessibility and keyboard', () => {
       await expectAccessible(page, `incidents list (${colorScheme})`);
 
       await page.getByRole('link', { name: /Checkout database saturated/ }).click();
-      await see(page.locator('[data-step="restart_pool"]'), 'Needs your approval');
+      await see(page.locator('[data-step="restart_pool"]'), 'Needs approval');
       await see(page.locator('[data-step="check_db_connections"]'), 'Critical');
       await expectAccessible(page, `incident page (${colorScheme})`);
 
@@ -116,7 +116,7 @@ describe('responder console: accessibility and keyboard', () => {
     await page.getByLabel('Access token').focus();
     await page.keyboard.type(AUTH.operatorToken);
     await page.keyboard.press('Enter');
-    await see(page.locator('[data-step="restart_pool"]'), 'Needs your approval');
+    await see(page.locator('[data-step="restart_pool"]'), 'Needs approval');
 
     const focused = () =>
       page.evaluate(() => {

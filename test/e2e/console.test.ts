@@ -72,7 +72,7 @@ describe('responder console, end to end in Chromium', () => {
     // The plan: the automated step ran, the approval waits, the escalation counts down.
     await see(page.locator('[data-step="kill_idle_connections"]'), 'Succeeded');
     const approval = page.locator('[data-step="restart_pool"]');
-    await see(approval, 'Needs your approval');
+    await see(approval, 'Needs approval');
     await see(page.getByTestId('escalation'), /Escalates to #checkout-oncall in 1[45]:\d\d/);
     await see(page.locator('.next'), 'Approve or reject “Restart the connection pool”.');
 
@@ -138,7 +138,7 @@ describe('responder console, end to end in Chromium', () => {
     await see(page.locator('header'), 'Viewer (read-only)');
 
     const approval = page.locator('[data-step="restart_pool"]');
-    await see(approval, 'Needs your approval');
+    await see(approval, 'Needs approval');
     const approve = approval.getByRole('button', { name: 'Approve' });
     expect(await approve.isDisabled(), 'Approve is disabled for a viewer').toBe(true);
     expect(await approval.getByRole('button', { name: 'Reject' }).isDisabled()).toBe(true);
