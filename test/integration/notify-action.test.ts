@@ -3,32 +3,16 @@ import { createNotifyAction } from '../../src/adapters/actions/notify.ts';
 import { createNotifierRegistry } from '../../src/adapters/notifiers/registry.ts';
 import { createWebhookNotifier } from '../../src/adapters/notifiers/webhook.ts';
 import type { ActionContext } from '../../src/adapters/types.ts';
-import { httpServer } from '../helpers/pipeline.ts';
-
-/** A local receiver standing in for a status page: records each body it gets. */
-async function receiver(status = 200) {
-  const bodies: unknown[] = [];
-  const server = await httpServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => {
-      text += c.toString('utf8');
-    });
-    req.on('end', () => {
-      bodies.push(JSON.parse(text));
-      res.statusCode = status;
-      res.end('ok');
-    });
-  });
-  return { ...server, bodies };
-}
+import { startReceiver } from '../helpers/receiver.ts';
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of closers.splice(0)) await c();
 });
 
-async function setup(status?: number) {
-  const hook = await receiver(status);
+/** A local receiver standing in for a status page's webhook, answering `status`. */
+async function setup(status = 200) {
+  const hook = await startReceiver(() => ({ status, body: 'ok' }));
   closers.push(hook.close);
   const action = createNotifyAction(
     createNotifierRegistry([createWebhookNotifier({ status: { url: `${hook.url}/hook` } })]),
@@ -52,8 +36,8 @@ describe('notify action', () => {
       summary: 'notified webhook:status: status answered 200',
       request: { channel: 'webhook:status', message: 'Rolled back; watching the error rate' },
     });
-    expect(hook.requests).toEqual(['POST /hook']);
-    expect(hook.bodies).toEqual([
+    expect(hook.received.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /hook']);
+    expect(hook.json()).toEqual([
       expect.objectContaining({
         kind: 'update',
         incidentId: 'inc-42',
@@ -67,7 +51,7 @@ describe('notify action', () => {
     const { hook, run } = await setup();
     const outcome = await run({ channel: 'webhook:status', message: 'line one\nline two' }, { dryRun: true });
     expect(outcome.summary).toBe('dry run: would notify webhook:status: line one');
-    expect(hook.requests).toEqual([]);
+    expect(hook.received).toEqual([]);
     const slack = await run({ channel: '#ops' }, { dryRun: true });
     expect(slack.summary).toBe(
       'dry run: would notify #ops: A runbook step asked to notify this channel. (no slack notifier is configured)',

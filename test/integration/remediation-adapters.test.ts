@@ -7,8 +7,9 @@ import type { TimelineEvent } from '../../src/engine/types.ts';
 import type { Pipeline } from '../../src/pipeline.ts';
 import { approveStep } from '../../src/workers/operations.ts';
 import { createKubectlStandIn, type KubectlStandIn } from '../helpers/kubectl-stand-in.ts';
-import { eventsUntil, FAST_WORKERS, firingAlert, httpServer, testPipeline } from '../helpers/pipeline.ts';
+import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.ts';
+import { startReceiver } from '../helpers/receiver.ts';
 
 const redisUrl = inject('redisUrl');
 
@@ -85,17 +86,7 @@ afterEach(async () => {
 async function setup() {
   kubectl = await createKubectlStandIn();
   cleanups.push(kubectl.remove);
-  const bodies: { kind: string; incidentId: string; text: string }[] = [];
-  const hook = await httpServer((req, res) => {
-    let text = '';
-    req.on('data', (c: Buffer) => {
-      text += c.toString('utf8');
-    });
-    req.on('end', () => {
-      bodies.push(JSON.parse(text));
-      res.end('ok');
-    });
-  });
+  const hook = await startReceiver();
   cleanups.push(hook.close);
   const connections = ConnectionsSchema.parse({
     databases: { default: { url: db.url } },
@@ -104,7 +95,7 @@ async function setup() {
   });
   pipeline = await testPipeline(redisUrl, [RUNBOOK], { adapters: createAdapters(connections) });
   await pipeline.startWorkers(FAST_WORKERS);
-  return { bodies };
+  return { hook };
 }
 
 const finished = (stepId: string) => (e: TimelineEvent) =>
@@ -112,7 +103,7 @@ const finished = (stepId: string) => (e: TimelineEvent) =>
 
 describe('remediation adapters through the pipeline', () => {
   it('database_query finds the condition; restart runs, rollback only after approval, each once', async () => {
-    const { bodies } = await setup();
+    const { hook } = await setup();
     const labels = {
       alertname: 'ApiLockContention',
       state: 'waiting',
@@ -132,7 +123,7 @@ describe('remediation adapters through the pipeline', () => {
     expect(await kubectl.calls()).toEqual([restart]);
     expect(incident?.plan.find((s) => s.stepId === 'rollback_api')?.state).toBe('awaiting_approval');
     // The notify action addressed its update to this incident.
-    expect(bodies).toContainEqual(
+    expect(hook.json()).toContainEqual(
       expect.objectContaining({
         kind: 'update',
         incidentId: id,
