@@ -11,7 +11,7 @@ import { createAdapters } from '../../src/adapters/index.ts';
 import { ConnectionsSchema } from '../../src/connections.ts';
 import { DiagnosticStepSchema } from '../../src/engine/runbook-schema.ts';
 import { renderDiagnosticConfig, templateContext } from '../../src/engine/template.ts';
-import { AdapterError } from '../../src/errors.ts';
+import { adapterFailure } from '../helpers/adapter-error.ts';
 import { firingAlert, httpServer } from '../helpers/pipeline.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -31,15 +31,6 @@ const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString();
 function search(config: Record<string, unknown>, options: LogSearchOptions = {}) {
   const executor = createLogSearchExecutor({ now: () => NOW, ...options });
   return executor.run(executor.configSchema.parse(config), { signal: AbortSignal.timeout(10_000) });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AdapterError> {
-  const err = await promise.then(
-    (facts) => new Error(`expected an AdapterError, got facts ${JSON.stringify(facts)}`),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof AdapterError)) throw err;
-  return err;
 }
 
 const texts = (facts: Record<string, unknown>) => (facts.lines as LogLine[]).map((l) => l.line);
@@ -135,11 +126,11 @@ describe('log_search on files', () => {
   it('refuses an invalid pattern and a missing file with an AdapterError', async () => {
     const path = join(tempDir(), 'a.log');
     writeFileSync(path, 'x\n');
-    expect((await rejection(search({ source: 'file', paths: [path], pattern: '(' }))).message).toMatch(
+    expect((await adapterFailure(search({ source: 'file', paths: [path], pattern: '(' }))).message).toMatch(
       /^log_search: invalid pattern: /,
     );
     expect(
-      (await rejection(search({ source: 'file', paths: [`${path}.missing`], pattern: 'x' }))).message,
+      (await adapterFailure(search({ source: 'file', paths: [`${path}.missing`], pattern: 'x' }))).message,
     ).toBe(`log_search: ${path}.missing: cannot open (ENOENT)`);
   });
 });
@@ -243,12 +234,12 @@ describe('log_search on Loki', () => {
   it('turns a Loki error (text/plain) into an AdapterError with its text, and needs a connection', async () => {
     const text = 'parse error at line 1, col 5: syntax error: unexpected IDENTIFIER';
     const loki = await fakeLoki({ status: 400, type: 'text/plain; charset=utf-8', body: `${text}\n` });
-    const err = await rejection(
+    const err = await adapterFailure(
       search({ source: 'loki', query: '{app=api}' }, { loki: { url: loki.url, headers: {} } }),
     );
     expect(err.message).toBe(`loki: HTTP 400: ${text}`);
     expect(err.retryable).toBe(false);
-    const none = await rejection(search({ source: 'loki', query: '{app="api"}' }));
+    const none = await adapterFailure(search({ source: 'loki', query: '{app="api"}' }));
     expect(none.message).toBe('loki: loki is not configured (set LOKI_URL)');
   });
 });

@@ -7,7 +7,7 @@ import { createAdapters } from '../../src/adapters/index.ts';
 import { ConnectionsSchema } from '../../src/connections.ts';
 import { DiagnosticStepSchema } from '../../src/engine/runbook-schema.ts';
 import { renderDiagnosticConfig, templateContext } from '../../src/engine/template.ts';
-import { AdapterError } from '../../src/errors.ts';
+import { adapterFailure } from '../helpers/adapter-error.ts';
 import { firingAlert, httpServer } from '../helpers/pipeline.ts';
 import {
   type Exporter,
@@ -39,15 +39,6 @@ async function setup(): Promise<{ exporter: Exporter; prometheus: PrivatePrometh
 const signal = () => AbortSignal.timeout(10_000);
 const run = (url: string, query: string, s = signal()) =>
   prometheusQueryExecutorFor({ url, headers: {} }).run({ query }, { signal: s });
-
-async function rejection(promise: Promise<unknown>): Promise<AdapterError> {
-  const err = await promise.then(
-    (facts) => new Error(`expected an AdapterError, got facts ${JSON.stringify(facts)}`),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof AdapterError)) throw err;
-  return err;
-}
 
 describe('prometheus_query against a real Prometheus', () => {
   it('reads a vector: every series with its labels, the first value, count and empty', async () => {
@@ -103,7 +94,7 @@ describe('prometheus_query against a real Prometheus', () => {
     await prometheus.waitFor('fireline_test_value{service="a"} == 5', (r) => (r as unknown[]).length === 1);
     const facts = await run(prometheus.url, 'fireline_test_value{service="a"}[1m]');
     expect(facts).toMatchObject({ value: 5, count: 1, result_type: 'matrix' });
-    const err = await rejection(run(prometheus.url, '"text"'));
+    const err = await adapterFailure(run(prometheus.url, '"text"'));
     expect(err.message).toMatch(/returned a string/);
   });
 
@@ -121,11 +112,11 @@ describe('prometheus_query against a real Prometheus', () => {
 
   it('turns the error envelope into an AdapterError naming errorType and error', async () => {
     const { prometheus } = await setup();
-    const bad = await rejection(run(prometheus.url, 'sum(fireline_test_value'));
+    const bad = await adapterFailure(run(prometheus.url, 'sum(fireline_test_value'));
     expect(bad.message).toMatch(/^prometheus: bad_data: .*parse error/);
     expect(bad.retryable).toBe(false);
     // Two series on each side of a one-to-one match: an execution error (HTTP 422).
-    const exec = await rejection(run(prometheus.url, 'fireline_test_value + on() fireline_test_value'));
+    const exec = await adapterFailure(run(prometheus.url, 'fireline_test_value + on() fireline_test_value'));
     expect(exec.message).toMatch(
       /^prometheus: execution: .*many-to-many|^prometheus: execution: .*duplicate/,
     );
@@ -135,7 +126,7 @@ describe('prometheus_query against a real Prometheus', () => {
     const { prometheus } = await setup();
     await prometheus.stop();
     let started = performance.now();
-    const refused = await rejection(run(prometheus.url, 'up', AbortSignal.timeout(5000)));
+    const refused = await adapterFailure(run(prometheus.url, 'up', AbortSignal.timeout(5000)));
     expect(refused.message).toMatch(/could not reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
     expect(refused.retryable).toBe(true);
     expect(performance.now() - started, 'ms until a refused connection fails').toBeLessThan(2000);
@@ -153,7 +144,7 @@ describe('prometheus_query against a real Prometheus', () => {
     );
     const { port } = silent.address() as AddressInfo;
     started = performance.now();
-    const timedOut = await rejection(run(`http://127.0.0.1:${port}`, 'up', AbortSignal.timeout(300)));
+    const timedOut = await adapterFailure(run(`http://127.0.0.1:${port}`, 'up', AbortSignal.timeout(300)));
     const elapsed = performance.now() - started;
     expect(timedOut.message).toMatch(/^prometheus: timed out after 0\.\ds$/);
     expect(elapsed, 'ms until the 300 ms signal ended the request').toBeLessThan(1500);
@@ -161,7 +152,7 @@ describe('prometheus_query against a real Prometheus', () => {
 
   it('says so when no Prometheus is configured', async () => {
     const adapters = createAdapters(ConnectionsSchema.parse({}));
-    const err = await rejection(
+    const err = await adapterFailure(
       adapters.diagnostics.run('prometheus_query', { query: 'up' }, { signal: signal() }),
     );
     expect(err.message).toBe('prometheus: prometheus is not configured (set PROMETHEUS_URL)');
@@ -264,7 +255,7 @@ describe('prometheus_query request and answer details (a local server in Prometh
       },
     ]);
     answer = { status: 502, body: '<html>Bad Gateway</html>' };
-    const err = await rejection(executor.run({ query: 'up' }, { signal: signal() }));
+    const err = await adapterFailure(executor.run({ query: 'up' }, { signal: signal() }));
     expect(err.message).toBe("prometheus: HTTP 502, not the query API's JSON: <html>Bad Gateway</html>");
     expect(err.message).not.toContain('p w');
     expect(err.retryable).toBe(true);
