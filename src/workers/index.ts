@@ -30,6 +30,16 @@ const PROCESSORS: Record<QueueName, (deps: PipelineDeps) => Processor> = {
   notifications: createNotificationProcessor,
 };
 
+/**
+ * How many times a job may lose its worker (SIGKILL, OOM, a node gone) and still be retried.
+ * BullMQ's default (1) fails a job for good on its second loss, with nothing on the incident: a
+ * trigger lost twice leaves an incident never diagnosed nor escalated, a diagnostic becomes an
+ * `error` verdict. Every Fireline job is safe to run again (deterministic job ids, compare-and-set
+ * on steps, the at-most-once marker of non-idempotent actions); the limit only stops a job that
+ * kills every worker that takes it.
+ */
+export const MAX_STALLED_COUNT = 5;
+
 export interface RunningWorkers {
   workers: Worker[];
   /** Waits for active jobs up to `deadlineMs`, then forces; idempotent. */
@@ -74,6 +84,7 @@ export async function startWorkers(
           : name === QUEUES.remediations
             ? settings.remediationConcurrency
             : 10,
+      maxStalledCount: MAX_STALLED_COUNT,
       ...(settings.lockDurationMs ? { lockDuration: settings.lockDurationMs } : {}),
       ...(settings.stalledIntervalMs ? { stalledInterval: settings.stalledIntervalMs } : {}),
     };
