@@ -53,7 +53,13 @@ export function createRemediationProcessor(deps: PipelineDeps) {
     if (!def?.action || !step)
       throw new AdapterError('pipeline', `no automated step '${stepId}' in ${incident.id}`);
     const c: Ctx = { deps, incident, compiled, def, target: def.target ?? compiled.runbook.service };
-    if (!RUNNABLE.includes(step.state) && step.state !== 'running') return { skipped: step.state };
+    const owner = job.id ?? `${incidentId}-${stepId}`;
+    if (!RUNNABLE.includes(step.state) && step.state !== 'running') {
+      // An earlier run of this job may have died after the step ended but before it let go of the
+      // target: let go now (a no-op unless this job holds it), or the target stays locked for the TTL.
+      await release(deps, c.target, owner);
+      return { skipped: step.state };
+    }
     if (incident.status === 'resolved') {
       await deps.store.updatePlanStep(
         incidentId,
@@ -67,10 +73,10 @@ export function createRemediationProcessor(deps: PipelineDeps) {
           data: { stepId },
         },
       );
+      await release(deps, c.target, owner);
       return { skipped: 'resolved' };
     }
 
-    const owner = job.id ?? `${incidentId}-${stepId}`;
     if (!(await deps.safety.lockTarget(c.target, owner, LOCK_TTL_MS))) {
       // Another action runs on this target: wait our turn without failing or using an attempt, and
       // without polling (each look would spend a start of the queue's global rate limit).
