@@ -25,7 +25,7 @@ export async function runDiagnostic(
   const timeout = AbortSignal.timeout(step.timeout * 1000);
   const signal = jobSignal ? AbortSignal.any([jobSignal, timeout]) : timeout;
   try {
-    const facts = await deps.diagnostics.run(step.type, config, { signal });
+    const facts = await deps.diagnostics.run(step.type, config, { signal, timeoutMs: step.timeout * 1000 });
     return judge(compiled, step.id, facts, elapsed());
   } catch (err) {
     if (jobSignal?.aborted) throw err;

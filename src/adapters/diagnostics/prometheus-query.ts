@@ -42,7 +42,10 @@ export function createPrometheusQueryExecutor(
         throw new AdapterError('prometheus', 'prometheus is not configured (set PROMETHEUS_URL)', {
           retryable: false,
         });
-      const result = await client.query(config.query, { signal: ctx.signal, timeoutMs });
+      const result = await client.query(config.query, {
+        signal: ctx.signal,
+        timeoutMs: ctx.timeoutMs ?? timeoutMs,
+      });
       const values = result.samples.map((s) => ({ labels: s.labels, value: s.value }));
       return {
         value: values[0]?.value ?? null,
