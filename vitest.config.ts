@@ -22,6 +22,19 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          globalSetup: ['test/helpers/redis-global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          // Each file starts several processes and kills some on a schedule: run alone, one file
+          // at a time, after the other projects, or they fight for the two cores.
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['test/helpers/redis-global-setup.ts'],
