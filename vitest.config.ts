@@ -14,7 +14,8 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/helpers/redis-global-setup.ts'],
-          testTimeout: 30_000,
+          // Generous: on 2 cores beside other test files a slow child process is normal, not a bug.
+          testTimeout: 60_000,
           hookTimeout: 30_000,
           // One private redis-server per run; files run in parallel, each with its own prefix.
           fileParallelism: true,
