@@ -76,7 +76,8 @@ export async function startRedis(
     port,
     process: child,
     async stop() {
-      if (child.exitCode === null) {
+      // A server killed by a signal has no exit code, but it is gone all the same.
+      if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');
         await exited;
