@@ -63,6 +63,7 @@ export function IncidentPage({ id }) {
       reload();
     },
     onOpen: reload,
+    onRefused: reload,
   });
 
   const incident = data?.incident;

@@ -77,7 +77,7 @@ export function IncidentsPage() {
     setPage(null);
     load();
   }, [query]);
-  const live = useEventStream('/api/v1/events', { onEvent: reload, onOpen: reload });
+  const live = useEventStream('/api/v1/events', { onEvent: reload, onOpen: reload, onRefused: reload });
 
   const loadMore = async () => {
     setMore({ busy: true, error: null });

@@ -41,14 +41,15 @@ export const EVENT_TYPES = [
 const MAX_BACKOFF_MS = 30_000;
 
 /**
- * Follows `path` (null: nothing) and calls `onEvent(event, id)` for each event and `onOpen()`
- * each time the stream (re)connects, so the caller can refresh what it shows. Returns the
- * connection state: `connecting`, `live` or `reconnecting`.
+ * Follows `path` (null: nothing) and calls `onEvent(event, id)` for each event, `onOpen()` each
+ * time the stream (re)connects, so the caller can refresh what it shows, and `onRefused()` when
+ * the server answered with an error (the caller's next request shows which: a 401 brings the
+ * token prompt, a 503 its detail). Returns the state: `connecting`, `live` or `reconnecting`.
  */
-export function useEventStream(path, { onEvent, onOpen }) {
+export function useEventStream(path, { onEvent, onOpen, onRefused }) {
   const [state, setState] = useState('connecting');
-  const handlers = useRef({ onEvent, onOpen });
-  handlers.current = { onEvent, onOpen };
+  const handlers = useRef({ onEvent, onOpen, onRefused });
+  handlers.current = { onEvent, onOpen, onRefused };
 
   useEffect(() => {
     if (!path) return undefined;
@@ -72,6 +73,7 @@ export function useEventStream(path, { onEvent, onOpen }) {
         if (source.readyState !== EventSource.CLOSED) return; // the browser retries by itself
         source.close();
         failures += 1;
+        handlers.current.onRefused?.();
         timer = setTimeout(open, Math.min(MAX_BACKOFF_MS, 2000 * 2 ** (failures - 1)));
       };
       for (const type of EVENT_TYPES)

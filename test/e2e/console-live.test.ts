@@ -2,6 +2,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, inject, it } from 'vitest';
 import { acknowledge } from '../../src/workers/operations.ts';
 import { eventsUntil } from '../helpers/pipeline.ts';
+import { type PrivateRedis, startRedis } from '../helpers/redis-server.ts';
 import {
   AUTH,
   type ConsoleApp,
@@ -18,6 +19,7 @@ describe('responder console: live updates survive a lost connection', () => {
   let browser: Browser;
   let app: ConsoleApp | undefined;
   let context: BrowserContext | undefined;
+  const redises: PrivateRedis[] = [];
   beforeAll(async () => {
     browser = await launchBrowser();
   });
@@ -27,6 +29,7 @@ describe('responder console: live updates survive a lost connection', () => {
   afterEach(async () => {
     await context?.close();
     await app?.close();
+    for (const r of redises.splice(0)) await r.stop();
     context = undefined;
     app = undefined;
   });
@@ -97,5 +100,31 @@ describe('responder console: live updates survive a lost connection', () => {
     });
     await page.getByTestId('reconnecting').first().waitFor({ state: 'detached' });
     await see(page.locator(`a[href="/incidents/${opened}"]`), 'Checkout database saturated');
+  });
+
+  it('Redis goes away: the page shows the API reason instead of going quiet, and recovers by itself', async () => {
+    const redis = await startRedis();
+    redises.push(redis);
+    app = await startConsoleApp(redis.url);
+    app.openGate();
+    const id = await app.trigger();
+    await eventsUntil(app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto(`${app.url}/incidents/${id}`);
+    await signIn(page, AUTH.operatorToken);
+    await see(page.locator('.page-head').first(), 'Live');
+
+    // With Redis down the stream is refused (503), which EventSource does not retry by itself.
+    await redis.stop();
+    await app.restartHttp(async () => {});
+    await see(page.locator('main'), 'Redis is unavailable; retry shortly');
+    await page.getByTestId('reconnecting').first().waitFor();
+
+    redises.push(await startRedis([], { port: redis.port }));
+    await page.getByTestId('reconnecting').first().waitFor({ state: 'detached', timeout: 45_000 });
+    await page.getByText('Redis is unavailable').waitFor({ state: 'detached' });
+    await expectTimelineMatchesStore(page, app.pipeline, id);
   });
 });
