@@ -7,7 +7,7 @@ import { createPostgres, type Postgres } from '../../src/adapters/postgres.ts';
 import type { DiagnosticContext } from '../../src/adapters/types.ts';
 import { DiagnosticStepSchema } from '../../src/engine/runbook-schema.ts';
 import { renderDiagnosticConfig, templateContext } from '../../src/engine/template.ts';
-import { AdapterError } from '../../src/errors.ts';
+import { adapterFailure } from '../helpers/adapter-error.ts';
 import { firingAlert } from '../helpers/pipeline.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.ts';
 
@@ -50,15 +50,6 @@ async function activeSleeps(): Promise<string[]> {
     [db.name],
   );
   return rows.map((r) => r.query);
-}
-
-async function failure(promise: Promise<unknown>): Promise<AdapterError> {
-  const outcome = await promise.then(
-    (facts) => new Error(`expected an AdapterError, got facts ${JSON.stringify(facts)}`),
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof AdapterError)) throw outcome;
-  return outcome;
 }
 
 describe('database_query', () => {
@@ -130,17 +121,17 @@ describe('database_query', () => {
   });
 
   it('refuses writes and DDL with PostgreSQL read-only error, and a second statement', async () => {
-    const insert = await failure(
+    const insert = await adapterFailure(
       executor().run(cfg({ query: "INSERT INTO incidents (title) VALUES ('x')" }), ctx()),
     );
     expect(insert.message).toBe(
       'database_query: default: cannot execute INSERT in a read-only transaction (SQLSTATE 25006)',
     );
     expect(insert.retryable).toBe(false);
-    const ddl = await failure(executor().run(cfg({ query: 'DROP TABLE incidents' }), ctx()));
+    const ddl = await adapterFailure(executor().run(cfg({ query: 'DROP TABLE incidents' }), ctx()));
     expect(ddl.message).toMatch(/cannot execute DROP TABLE in a read-only transaction \(SQLSTATE 25006\)$/);
     // A statement cannot end the read-only transaction and write after it.
-    const breakout = await failure(
+    const breakout = await adapterFailure(
       executor().run(cfg({ query: "SELECT 1; COMMIT; INSERT INTO incidents (title) VALUES ('y')" }), ctx()),
     );
     expect(breakout.message).toMatch(/cannot insert multiple commands into a prepared statement/);
@@ -171,7 +162,9 @@ describe('database_query', () => {
 
   it("stops a statement at the step's timeout on the server (statement_timeout)", async () => {
     const started = performance.now();
-    const error = await failure(executor().run(cfg({ query: 'SELECT pg_sleep(5)' }), ctx(undefined, 1000)));
+    const error = await adapterFailure(
+      executor().run(cfg({ query: 'SELECT pg_sleep(5)' }), ctx(undefined, 1000)),
+    );
     expect(error.message).toBe(
       'database_query: default: canceling statement due to statement timeout (SQLSTATE 57014)',
     );
@@ -183,7 +176,7 @@ describe('database_query', () => {
   it('cancels the statement on the server when the step times out (abort signal)', async () => {
     const started = performance.now();
     // No timeoutMs in the context: only the signal can stop the 5-second sleep in time.
-    const error = await failure(
+    const error = await adapterFailure(
       executor().run(cfg({ query: 'SELECT pg_sleep(5)' }), ctx(AbortSignal.timeout(1000))),
     );
     expect(error.message).toMatch(/^database_query: timed out after 1\.\ds$/);
@@ -196,7 +189,7 @@ describe('database_query', () => {
     const running = executor().run(cfg({ query: 'SELECT pg_sleep(5)' }), ctx(controller.signal));
     await expect.poll(activeSleeps, { timeout: 5000 }).toHaveLength(1);
     controller.abort();
-    const error = await failure(running);
+    const error = await adapterFailure(running);
     expect(error.message).toMatch(/^database_query: cancelled after \d+\.\ds$/);
     await expect.poll(activeSleeps, { timeout: 2000 }).toEqual([]);
     expect((await executor().run(cfg({ query: 'SELECT 1' }), ctx())).value).toBe(1);
@@ -206,7 +199,7 @@ describe('database_query', () => {
   });
 
   it('names a database that is not configured, and reads a named one', async () => {
-    const error = await failure(executor().run(cfg({ database: 'orders', query: 'SELECT 1' }), ctx()));
+    const error = await adapterFailure(executor().run(cfg({ database: 'orders', query: 'SELECT 1' }), ctx()));
     expect(error.message).toBe("database_query: database 'orders' is not configured");
     expect(error.retryable).toBe(false);
     expect(
@@ -217,7 +210,7 @@ describe('database_query', () => {
   it('fails retryably when the server cannot be reached', async () => {
     const unreachable = createPostgres({ default: { url: 'postgres://postgres@127.0.0.1:1/none' } });
     try {
-      const error = await failure(
+      const error = await adapterFailure(
         createDatabaseQueryExecutor(unreachable).run(cfg({ query: 'SELECT 1' }), ctx()),
       );
       expect(error.message).toMatch(/^database_query: default: connect ECONNREFUSED 127\.0\.0\.1:1$/);

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKubernetesActions } from '../../src/adapters/actions/kubernetes.ts';
 import type { ActionContext } from '../../src/adapters/types.ts';
 import { ConnectionsSchema } from '../../src/connections.ts';
-import { AdapterError } from '../../src/errors.ts';
+import { adapterFailure } from '../helpers/adapter-error.ts';
 import { createKubectlStandIn, type KubectlStandIn } from '../helpers/kubectl-stand-in.ts';
 
 // No Kubernetes cluster can run here: a stand-in kubectl records the argv each action runs.
@@ -25,15 +25,6 @@ function actions(connection: { context?: string; kubeconfig?: string } = {}) {
 const live = (): ActionContext => ({ signal: new AbortController().signal, dryRun: false });
 const dry = (): ActionContext => ({ signal: new AbortController().signal, dryRun: true });
 const api = { deployment: 'api', namespace: 'prod' };
-
-async function failure(promise: Promise<unknown>): Promise<AdapterError> {
-  const outcome = await promise.then(
-    (o) => new Error(`expected an AdapterError, got ${JSON.stringify(o)}`),
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof AdapterError)) throw outcome;
-  return outcome;
-}
 
 describe('kubernetes actions through kubectl', () => {
   it('restart_service: rollout restart with namespace, the connection context and kubeconfig', async () => {
@@ -105,7 +96,7 @@ describe('kubernetes actions through kubectl', () => {
 
   it('scale_up by +N at maxReplicas already: an error, and no scale runs', async () => {
     await kubectl.behave({ replicas: 10 });
-    const error = await failure(actions().scale({ ...api, by: 1, maxReplicas: 10 }));
+    const error = await adapterFailure(actions().scale({ ...api, by: 1, maxReplicas: 10 }));
     expect(error.message).toBe(
       'scale_up: deployment/api in prod is already at maxReplicas (10 replicas, maxReplicas 10)',
     );
@@ -148,7 +139,7 @@ describe('kubernetes actions through kubectl', () => {
     await kubectl.behave({
       fail: { code: 1, stderr: 'Error from server (NotFound): deployments.apps "api" not found\n' },
     });
-    const error = await failure(actions().restart(api));
+    const error = await adapterFailure(actions().restart(api));
     expect(error.message).toBe(
       `restart_service: ${kubectl.path} rollout restart deployment/api -n prod exited with code 1: Error from server (NotFound): deployments.apps "api" not found`,
     );
@@ -157,14 +148,15 @@ describe('kubernetes actions through kubectl', () => {
   it('refuses names that are not Kubernetes names before kubectl runs', async () => {
     const k = actions();
     for (const deployment of ['$(touch /tmp/x)', '--all', 'api prod', 'API', 'a/b'])
-      expect((await failure(k.restart({ ...api, deployment }))).message).toBe(
+      expect((await adapterFailure(k.restart({ ...api, deployment }))).message).toBe(
         `restart_service: ${JSON.stringify(deployment)} is not a Kubernetes name`,
       );
-    expect((await failure(k.rollback({ ...api, namespace: '-A' }))).message).toBe(
+    expect((await adapterFailure(k.rollback({ ...api, namespace: '-A' }))).message).toBe(
       'rollback: "-A" is not a Kubernetes namespace',
     );
     expect(
-      (await failure(k.scale({ ...api, context: '--kubeconfig=/x', replicas: 2, maxReplicas: 3 }))).message,
+      (await adapterFailure(k.scale({ ...api, context: '--kubeconfig=/x', replicas: 2, maxReplicas: 3 })))
+        .message,
     ).toBe('scale_up: "--kubeconfig=/x" is not a kubeconfig context name');
     expect(await kubectl.calls()).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createRunScriptAction, type RunScriptConfig } from '../../src/adapters/actions/run-script.ts';
 import { createPostgres, type Postgres } from '../../src/adapters/postgres.ts';
 import type { ActionContext } from '../../src/adapters/types.ts';
-import { AdapterError } from '../../src/errors.ts';
+import { adapterFailure } from '../helpers/adapter-error.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.ts';
 
 const HOSTILE = "'; DROP TABLE incidents; --\nnext line";
@@ -39,15 +39,6 @@ const UNCHANGED = [
   { id: 3, state: 'active', note: null },
 ];
 
-async function failure(promise: Promise<unknown>): Promise<AdapterError> {
-  const outcome = await promise.then(
-    (o) => new Error(`expected an AdapterError, got ${JSON.stringify(o)}`),
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof AdapterError)) throw outcome;
-  return outcome;
-}
-
 describe('run_script (sql form)', () => {
   it('commits the statement and reports the row count and returned rows', async () => {
     const outcome = await action().run(
@@ -82,7 +73,7 @@ describe('run_script (sql form)', () => {
 
   it('rolls back everything when the statement fails part-way', async () => {
     // The update runs first, then the division fails: none of it may stay.
-    const error = await failure(
+    const error = await adapterFailure(
       action().run(
         cfg({
           sql: "WITH u AS (UPDATE sessions SET state = 'killed' RETURNING id) SELECT 1 / (count(*) - 3) FROM u",
@@ -94,7 +85,7 @@ describe('run_script (sql form)', () => {
     expect(error.retryable).toBe(false);
     expect(await sessions()).toEqual(UNCHANGED);
     // A second statement is refused, so a script cannot COMMIT early and go on.
-    const two = await failure(
+    const two = await adapterFailure(
       action().run(cfg({ sql: "UPDATE sessions SET state = 'x'; COMMIT; DELETE FROM incidents" }), live()),
     );
     expect(two.message).toMatch(
@@ -106,11 +97,11 @@ describe('run_script (sql form)', () => {
   it('stops at the statement timeout and on abort, rolling back the work done so far', async () => {
     const slow = "WITH u AS (UPDATE sessions SET state = 'killed' RETURNING id) SELECT pg_sleep(5) FROM u";
     const started = performance.now();
-    const timedOut = await failure(action(500).run(cfg({ sql: slow }), live()));
+    const timedOut = await adapterFailure(action(500).run(cfg({ sql: slow }), live()));
     expect(timedOut.message).toBe(
       'run_script: default: canceling statement due to statement timeout (SQLSTATE 57014)',
     );
-    const aborted = await failure(action().run(cfg({ sql: slow }), live(AbortSignal.timeout(500))));
+    const aborted = await adapterFailure(action().run(cfg({ sql: slow }), live(AbortSignal.timeout(500))));
     expect(aborted.message).toMatch(/^run_script: timed out after 0\.\ds$/);
     expect(performance.now() - started).toBeLessThan(3000);
     const active = () =>
@@ -143,7 +134,7 @@ describe('run_script (sql form)', () => {
   });
 
   it('names a database that is not configured', async () => {
-    const error = await failure(action().run(cfg({ database: 'orders', sql: 'SELECT 1' }), live()));
+    const error = await adapterFailure(action().run(cfg({ database: 'orders', sql: 'SELECT 1' }), live()));
     expect(error.message).toBe("run_script: database 'orders' is not configured");
   });
 });
