@@ -40,7 +40,7 @@ export interface ActionContext {
   /** Record what would run, run nothing. */
   dryRun: boolean;
   /** The incident the action runs for (the notify action addresses its message with it). */
-  incidentId?: string;
+  incident?: Incident;
 }
 
 /** What an action did (or, in a dry run, would have done), for the incident timeline. */

@@ -206,7 +206,7 @@ async function act(c: Ctx, job: Job, signal: AbortSignal | undefined) {
       ? await deps.actions.run(action.type, rendered.config, {
           signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
           dryRun: incident.dryRun,
-          incidentId: incident.id,
+          incident,
         })
       : { summary: `dry run: would run ${action.type} ${JSON.stringify(rendered.config)}`, dryRun: true };
     const state = outcome.dryRun ? 'dry_run' : 'succeeded';

@@ -4,6 +4,14 @@ import { createNotifierRegistry } from '../../src/adapters/notifiers/registry.ts
 import { createWebhookNotifier } from '../../src/adapters/notifiers/webhook.ts';
 import type { ActionContext } from '../../src/adapters/types.ts';
 import { startReceiver } from '../helpers/receiver.ts';
+import { makeIncident } from '../helpers/store-fixtures.ts';
+
+const incident = {
+  ...makeIncident({ id: 'inc-42' }),
+  runbookName: 'Payment slow',
+  service: 'payment',
+  severity: 'P1' as const,
+};
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -21,7 +29,7 @@ async function setup(status = 200) {
     action.run(action.configSchema.parse(config), {
       signal: new AbortController().signal,
       dryRun: false,
-      incidentId: 'inc-42',
+      incident,
       ...ctx,
     });
   return { hook, action, run };
@@ -41,7 +49,8 @@ describe('notify action', () => {
       expect.objectContaining({
         kind: 'update',
         incidentId: 'inc-42',
-        title: 'Update on inc-42',
+        title: 'P1 payment: Payment slow',
+        severity: 'P1',
         text: 'Rolled back; watching the error rate',
       }),
     ]);
@@ -64,7 +73,7 @@ describe('notify action', () => {
       message: 'notify: no slack notifier is configured for #ops',
       retryable: false,
     });
-    await expect(run({ channel: 'webhook:status' }, { incidentId: undefined })).rejects.toThrow(
+    await expect(run({ channel: 'webhook:status' }, { incident: undefined })).rejects.toThrow(
       'notify: a notify action needs the incident it runs for',
     );
     await expect(run({ channel: 'bad address' })).rejects.toThrow(/cannot read address 'bad address'/);

@@ -12,7 +12,7 @@ export type NotifyConfig = z.infer<typeof NotifyConfigSchema>;
 /**
  * `notify`: a remediation step that tells people something (`"Rolled back, watching error rate"`).
  * It sends at once through the process's notifiers (the same Slack, PagerDuty and webhook
- * notifiers as the notifications queue), as an `update` about the incident in `ctx.incidentId`;
+ * notifiers as the notifications queue), as an `update` about `ctx.incident` (so Slack shows its verdicts and PagerDuty its severity);
  * a message left out says that the step ran. A dry run sends nothing and says what it would send.
  * A channel kind without a notifier, or a send that fails, is an `AdapterError` (a 429 keeps its
  * `retryAfterMs`; the remediation worker retries it, the action being idempotent).
@@ -41,13 +41,22 @@ export function createNotifyAction(notifiers: NotifierRegistry): ActionExecutor<
             retryable: false,
           },
         );
-      if (ctx.incidentId === undefined)
+      const { incident } = ctx;
+      if (incident === undefined)
         throw new AdapterError('notify', 'a notify action needs the incident it runs for', {
           retryable: false,
         });
       const sent = await notifier.send(
         address.target,
-        { kind: 'update', incidentId: ctx.incidentId, title: `Update on ${ctx.incidentId}`, text },
+        {
+          kind: 'update',
+          incidentId: incident.id,
+          title: `${incident.severity} ${incident.service}: ${incident.runbookName}`,
+          text,
+          severity: incident.severity,
+          incident,
+          runbookName: incident.runbookName,
+        },
         { signal: ctx.signal },
       );
       return { dryRun: false, summary: `notified ${config.channel}: ${sent.summary}`, request };
