@@ -3,7 +3,9 @@
  * loopback HTTP server, a concurrency-limited runner and Redis INFO readers. Progress goes to
  * stderr; only the final JSON goes to stdout.
  */
-import { createServer, type Server } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
@@ -219,4 +221,127 @@ export function deadline(ms: number, what: string): Promise<never> {
   return new Promise((_, reject) => {
     setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms).unref();
   });
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux unless `getconf` says otherwise). */
+let clockTicks: number | undefined;
+
+/**
+ * CPU seconds (user + system) another process has used so far, from `/proc/<pid>/stat` (Linux):
+ * for telling whether a child process or Redis is the bottleneck.
+ */
+export function processCpuSeconds(pid: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after its ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** What `httpLoad` measured: per-request latencies (ms, in send order) and answers by status. */
+export interface HttpLoadResult {
+  requests: number;
+  elapsedMs: number;
+  latenciesMs: Float64Array;
+  /** Count per HTTP status, and per `error <code>` for requests that got no answer. */
+  statuses: Record<string, number>;
+}
+
+/** One POST on `agent`; resolves with the status and body, rejects on a connection error. */
+function postOnce(agent: Agent, url: URL, body: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A closed-loop HTTP load: `connections` keep-alive lanes each POST `body()` back to back until
+ * `durationMs` has passed or `maxRequests` were sent. Latency is send to last body byte. A request
+ * that gets no answer is counted under `error <code>` and not retried.
+ */
+export async function httpLoad(opts: {
+  url: URL;
+  connections: number;
+  durationMs: number;
+  maxRequests: number;
+  body: () => string;
+  onResponse?: (status: number, text: string) => void;
+}): Promise<HttpLoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.connections });
+  const latenciesMs = new Float64Array(opts.maxRequests);
+  const statuses: Record<string, number> = {};
+  let requests = 0;
+  const t0 = performance.now();
+  const end = t0 + opts.durationMs;
+  const lane = async () => {
+    while (requests < opts.maxRequests && performance.now() < end) {
+      const i = requests++;
+      const body = opts.body();
+      const start = performance.now();
+      let status: string;
+      try {
+        const res = await postOnce(agent, opts.url, body);
+        status = String(res.status);
+        opts.onResponse?.(res.status, res.text);
+      } catch (err) {
+        status = `error ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      }
+      latenciesMs[i] = performance.now() - start;
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: opts.connections }, lane));
+  const elapsedMs = performance.now() - t0;
+  agent.destroy();
+  return { requests, elapsedMs, latenciesMs: latenciesMs.subarray(0, requests), statuses };
+}
+
+/**
+ * Where a phase's CPU went across processes: each named child (by pid, from /proc), Redis
+ * (`INFO cpu`) and this process, in % of one core, and CPU milliseconds per unit of work.
+ */
+export async function processCpuMeter(redis: Redis, pids: Record<string, number>) {
+  const read = async () => ({
+    at: performance.now(),
+    children: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, processCpuSeconds(pid)])),
+    redis: await redisCpuSeconds(redis),
+    self: process.cpuUsage(),
+    elu: performance.eventLoopUtilization(),
+  });
+  const a = await read();
+  return async (units: number) => {
+    const b = await read();
+    const wallSec = (b.at - a.at) / 1000;
+    const self = process.cpuUsage(a.self);
+    const seconds: Record<string, number> = {
+      ...Object.fromEntries(Object.keys(pids).map((name) => [name, b.children[name]! - a.children[name]!])),
+      redis: b.redis - a.redis,
+      client: (self.user + self.system) / 1e6,
+    };
+    const each = (f: (sec: number) => number) =>
+      Object.fromEntries(Object.entries(seconds).map(([name, sec]) => [name, f(sec)]));
+    return {
+      cpuPct: each((sec) => round((sec / wallSec) * 100, 1)),
+      cpuMsPerUnit: each((sec) => round((sec * 1000) / units, 3)),
+      clientEventLoopUtilization: round(performance.eventLoopUtilization(b.elu, a.elu).utilization),
+    };
+  };
 }
