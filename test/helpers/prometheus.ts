@@ -79,12 +79,29 @@ export interface PrivatePrometheus {
   stop(): Promise<void>;
 }
 
-/** Starts Prometheus scraping `targets` every second and resolves once it has scraped them all. */
-export async function startPrometheus(targets: string[]): Promise<PrivatePrometheus> {
+export interface PrometheusOptions {
+  /** A rule file's YAML (`groups: …`), evaluated every second. */
+  rules?: string;
+  /** Alertmanagers (`host:port`) that firing and resolved alerts are sent to. */
+  alertmanagers?: string[];
+  /** The executable; the Debian package's by default. */
+  binary?: string;
+}
+
+/**
+ * Starts Prometheus scraping `targets` every second (and, with `opts.rules`, evaluating them every
+ * second and sending alerts to `opts.alertmanagers`); resolves once it has scraped them all.
+ */
+export async function startPrometheus(
+  targets: string[],
+  opts: PrometheusOptions = {},
+): Promise<PrivatePrometheus> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'fireline-prometheus-'));
   const queryLog = join(dir, 'query.log');
   const config = join(dir, 'prometheus.yml');
+  const ruleFile = join(dir, 'rules.yml');
+  if (opts.rules !== undefined) writeFileSync(ruleFile, opts.rules);
   writeFileSync(
     config,
     [
@@ -93,6 +110,14 @@ export async function startPrometheus(targets: string[]): Promise<PrivatePrometh
       '  scrape_timeout: 1s',
       '  evaluation_interval: 1s',
       `  query_log_file: ${JSON.stringify(queryLog)}`,
+      ...(opts.rules === undefined ? [] : [`rule_files: [${JSON.stringify(ruleFile)}]`]),
+      ...(opts.alertmanagers?.length
+        ? [
+            'alerting:',
+            '  alertmanagers:',
+            `    - static_configs: [{ targets: ${JSON.stringify(opts.alertmanagers)} }]`,
+          ]
+        : []),
       'scrape_configs:',
       '  - job_name: exporter',
       '    static_configs:',
@@ -101,7 +126,7 @@ export async function startPrometheus(targets: string[]): Promise<PrivatePrometh
     ].join('\n'),
   );
   const child: ChildProcess = spawn(
-    '/usr/bin/prometheus',
+    opts.binary ?? '/usr/bin/prometheus',
     [
       `--config.file=${config}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
