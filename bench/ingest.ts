@@ -21,6 +21,7 @@ import { Redis } from 'ioredis';
 import { QUEUE_NAMES } from '../src/queues.ts';
 import { type FirelineProcess, spawnFireline } from '../test/helpers/fireline-process.ts';
 import { freePort } from '../test/helpers/redis-server.ts';
+import { alertmanagerBody, INGEST_RUNBOOK } from './ingest-fixtures.ts';
 import {
   type CommandStats,
   commandStats,
@@ -41,75 +42,11 @@ const MAX_REQUESTS = 30_000;
 const TARGET_REQ_PER_SEC = 2000;
 const TARGET_P99_MS = 50;
 const PREFIX = 'bench-ingest';
-const ALERT_NAME = 'BenchIngestLatencyHigh';
 /** The whole run (start, load, drain, stop) ends within 2 minutes. */
 const RUN_DEADLINE_MS = 115_000;
 /** The drain gets what is left of the run, minus this for stopping everything. */
 const STOP_RESERVE_MS = 12_000;
 const START_DEADLINE_MS = 30_000;
-
-const RUNBOOK = `
-id: bench-ingest
-name: Bench Ingest Latency
-severity: P3
-service: checkout
-triggers:
-  - type: alert
-    alertName: ${ALERT_NAME}
-diagnostics: []
-decisionTree:
-  - otherwise: true
-    then: [look]
-remediations:
-  - id: look
-    name: Look at the checkout dashboard
-    type: manual
-    instructions: Open the checkout latency dashboard and compare with last week.
-escalation:
-  primary: "#bench-ingest"
-`;
-
-/** An Alertmanager v4 webhook body with one firing alert, distinct per `i`. */
-function alertmanagerBody(i: number, runTag: string): string {
-  const instance = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:9100`;
-  const labels = {
-    alertname: ALERT_NAME,
-    instance,
-    job: 'checkout',
-    namespace: 'production',
-    pod: `checkout-7d9f8b6c5-${i.toString(36).padStart(5, '0')}`,
-    service: 'checkout',
-    severity: 'warning',
-  };
-  const annotations = {
-    summary: `checkout p99 latency above 500 ms on ${instance}`,
-    description: 'The 99th percentile of checkout request latency has been above 500 ms for 5 minutes.',
-    runbook_url: 'https://runbooks.example.com/checkout/latency',
-  };
-  return JSON.stringify({
-    receiver: 'fireline',
-    status: 'firing',
-    alerts: [
-      {
-        status: 'firing',
-        labels,
-        annotations,
-        startsAt: new Date().toISOString(),
-        endsAt: '0001-01-01T00:00:00Z',
-        generatorURL:
-          'http://prometheus.example.com:9090/graph?g0.expr=histogram_quantile%280.99%2C+checkout_latency%29+%3E+0.5',
-        fingerprint: `${runTag}${i.toString(16).padStart(10, '0')}`,
-      },
-    ],
-    groupLabels: { alertname: ALERT_NAME, instance },
-    commonLabels: labels,
-    commonAnnotations: annotations,
-    externalURL: 'http://alertmanager.example.com:9093',
-    version: '4',
-    groupKey: `{}/{service="checkout"}:{alertname="${ALERT_NAME}", instance="${instance}"}`,
-    truncatedAlerts: 0,
-  });
-}
 
 /** What the 202 answer says per alert (only what is counted here). */
 interface IngestBody {
@@ -165,7 +102,7 @@ let redisChild: { kill(signal: NodeJS.Signals): boolean } | undefined;
 async function main(): Promise<number> {
   const runStart = performance.now();
   const dir = mkdtempSync(join(os.tmpdir(), 'fireline-bench-ingest-'));
-  writeFileSync(join(dir, 'bench-ingest.yaml'), RUNBOOK);
+  writeFileSync(join(dir, 'bench-ingest.yaml'), INGEST_RUNBOOK);
   const redis = await startPrivateRedis();
   redisChild = redis.process;
   const admin = new Redis(redis.url, { maxRetriesPerRequest: null });
