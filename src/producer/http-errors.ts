@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { FirelineError, InvalidOperationError, NotFoundError, RunbookValidationError } from '../errors.ts';
@@ -53,6 +54,8 @@ interface BodyParserError extends Error {
   type?: string;
   status?: number;
   limit?: number;
+  /** Set by http-errors on 4xx errors whose message is safe to show the client. */
+  expose?: boolean;
 }
 
 /**
@@ -73,6 +76,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return sendProblem(res, 400, 'Bad Request', `the body is not valid JSON: ${e.message}`, {
         errors: [{ field: '(body)', message: 'invalid JSON' }],
       });
+    // The body parser's other refusals (a charset or content encoding it does not support, a body
+    // that does not inflate, a length that does not match) are the client's, not a 500.
+    if (e?.expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500)
+      return sendProblem(res, e.status, STATUS_CODES[e.status] ?? 'Bad Request', e.message);
     if (err instanceof ZodError)
       return sendProblem(res, 400, 'Bad Request', 'the request does not match the expected shape', {
         errors: fieldErrors(err),
