@@ -44,6 +44,12 @@ export const ConfigSchema = z.object({
   FIRELINE_STALLED_INTERVAL_MS: Int(30_000, 500),
   /** How long shutdown waits for active jobs before it forces. */
   FIRELINE_SHUTDOWN_TIMEOUT_MS: Int(10_000, 0),
+  /**
+   * OpenTelemetry tracing: `off` loads no SDK; `otlp` exports over OTLP/HTTP (the exporter reads the
+   * standard OTEL_EXPORTER_OTLP_* variables itself); `console` prints spans on stdout.
+   */
+  FIRELINE_OTEL: z.enum(['off', 'otlp', 'console']).default('off'),
+  OTEL_SERVICE_NAME: z.string().min(1).default('fireline'),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 
