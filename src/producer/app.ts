@@ -33,6 +33,8 @@ export type RouteModule = (deps: ApiDeps) => Router;
 export function createApp(deps: ApiDeps, modules: readonly RouteModule[]): Express {
   const app = express();
   app.disable('x-powered-by');
+  // API answers change with every event; an ETag costs a hash of each body and saves nothing.
+  app.set('etag', false);
   app.set('trust proxy', false);
   for (const mod of modules) app.use(mod(deps));
   app.use((req, res) => sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${req.path}`));

@@ -52,7 +52,7 @@ export function createIntake(deps: PipelineDeps): Intake {
             message: `Alert ${alert.labels.alertname ?? ''} resolved at the source`,
             data: { fingerprint: alert.fingerprint, endsAt: alert.endsAt },
           });
-          const stillFiring = await deps.store.trackFiring(incidentId, alert.fingerprint, false);
+          const stillFiring = await deps.store.stopFiring(incidentId, alert.fingerprint);
           if (stillFiring > 0)
             return { outcome: 'resolved_event', runbookId: runbook.id, incidentId, autoResolved: false };
           await cancelEscalation(deps, incidentId, 'every alert of the incident resolved');
@@ -89,8 +89,6 @@ export function createIntake(deps: PipelineDeps): Intake {
           message: `Runbook "${runbook.name}" triggered by ${alert.labels.alertname ?? alert.source}`,
           data: { fingerprint: alert.fingerprint, labels: alert.labels },
         });
-        const incidentId = opened.created ? incident.id : opened.incidentId;
-        await deps.store.trackFiring(incidentId, alert.fingerprint, true);
         if (opened.created) {
           await deps.queues.add(
             'trigger',

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type {
   Decision,
   Incident,
@@ -10,6 +9,7 @@ import type {
   VerdictStatus,
 } from '../engine/types.ts';
 import { InvalidOperationError, NotFoundError } from '../errors.ts';
+import type { RedisClient } from '../redis.ts';
 import {
   decodeIncident,
   encodeIncident,
@@ -40,7 +40,7 @@ export type NewEvent = Omit<TimelineEvent, 'id' | 'incidentId' | 'at'> & { at?: 
 
 /** What `createIncidentStore` needs. */
 export interface IncidentStoreDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix, `fireline` by default; a hash tag (`{fireline}`) for Redis Cluster. */
   prefix?: string;
   now?: () => Date;
@@ -56,6 +56,7 @@ export interface IncidentStore {
   /**
    * Atomic dedup: when `incident.key` names an open incident, `{ created: false, incidentId }`;
    * else the incident, its indexes, its dedup key and its `opened` event are written at once.
+   * Either way the alert's fingerprint joins the firing set of the incident it lands on.
    */
   openIncident(
     incident: Incident,
@@ -114,10 +115,10 @@ export interface IncidentStore {
   /** Deletes incidents resolved before `olderThan` (hash, timeline, index entries); returns how many. */
   sweep(olderThan: Date): Promise<number>;
   /**
-   * Records whether the alert with `fingerprint` fires for the incident; returns how many of its
-   * alerts still fire (with `groupBy`, one resolved pod must not resolve the others' incident).
+   * Records that the alert with `fingerprint` no longer fires for the incident; returns how many
+   * of its alerts still fire (with `groupBy`, one resolved pod must not resolve the others').
    */
-  trackFiring(id: string, fingerprint: string, firing: boolean): Promise<number>;
+  stopFiring(id: string, fingerprint: string): Promise<number>;
   /** Takes a marker when nobody holds it (SET NX PX): true when this call took it. */
   claim(name: string, ttlMs: number, value?: string): Promise<boolean>;
   getMarker(name: string): Promise<string | null>;
@@ -187,6 +188,7 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
       const { reply, event, at } = await record(OPEN, incident.id, opened, indexKeys, [
         createdMs,
         keys.prefix,
+        incident.alert.fingerprint,
         ...encodeIncident(incident), // the script sets updatedAt to the event's time
       ]);
       if (reply[0] === 'exists') return { created: false, incidentId: reply[1]! };
@@ -313,14 +315,13 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
       }
     },
 
-    async trackFiring(id, fingerprint, firing) {
+    async stopFiring(id, fingerprint) {
       const key = keys.firing(id);
-      const [, count] = (await redis
-        .multi()
-        [firing ? 'sadd' : 'srem'](key, fingerprint)
-        .scard(key)
-        .exec()) as [[Error | null, number], [Error | null, number]];
-      if (count[0]) throw count[0];
+      const [removed, count] = (await redis.multi().srem(key, fingerprint).scard(key).exec()) as [
+        [Error | null, number],
+        [Error | null, number],
+      ];
+      if (removed[0] || count[0]) throw removed[0] ?? count[0];
       return count[1];
     },
 

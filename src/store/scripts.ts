@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 
 /**
  * The store's Lua scripts. Each one changes an incident and records the event that describes the
@@ -42,19 +42,25 @@ function withSha(source: string): LuaScript {
 const lua = (body: string): LuaScript => withSha(`${EMIT}\n${body}`);
 
 /**
- * Open an incident unless its dedup key names an open one.
+ * Open an incident unless its dedup key names an open one; either way the alert's fingerprint is
+ * recorded as firing for the incident it lands on (one round trip per delivery).
  * KEYS: 4 dedup key, 5 incidents, 6 status index, 7 service index, 8 runbook index,
- * 9 severity index, 10 open index. ARGV: 6 created ms, 7 prefix, 8… hash fields and values.
+ * 9 severity index, 10 open index. ARGV: 6 created ms, 7 prefix, 8 fingerprint, 9… hash fields
+ * and values.
  */
 export const OPEN = lua(`
 local existing = redis.call('GET', KEYS[4])
 if existing then
   local status = redis.call('HGET', ARGV[7] .. ':incident:' .. existing, 'status')
-  if status and status ~= 'resolved' then return {'exists', existing} end
+  if status and status ~= 'resolved' then
+    redis.call('SADD', ARGV[7] .. ':incident:' .. existing .. ':firing', ARGV[8])
+    return {'exists', existing}
+  end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'conflict'} end
 redis.call('SET', KEYS[4], ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+redis.call('SADD', ARGV[7] .. ':incident:' .. ARGV[1] .. ':firing', ARGV[8])
 for i = 5, 10 do redis.call('ZADD', KEYS[i], ARGV[6], ARGV[1]) end
 return emit()
 `);
@@ -184,7 +190,7 @@ return 1
 
 /** Runs a script by SHA, loading it with EVAL the first time a server has not seen it. */
 export async function runScript(
-  redis: Redis,
+  redis: RedisClient,
   script: LuaScript,
   keys: readonly string[],
   args: readonly (string | number)[],
