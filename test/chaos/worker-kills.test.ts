@@ -98,7 +98,7 @@ describe('chaos (a): worker processes SIGKILLed every few seconds', () => {
     if (scratch) {
       // Actions orphaned by a killed worker end by themselves; one still sleeping is ours to end.
       for (const pid of readLines(join(scratch.dir, 'pids')).map(Number))
-        if (!processGone(pid) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep'))
+        if (!processGone(pid) && readLines(`/proc/${pid}/cmdline`)[0]?.startsWith('sleep'))
           process.kill(pid, 'SIGKILL');
       scratch.remove();
       scratch = undefined;
