@@ -10,6 +10,7 @@ import { type AuthConfig, authEnabled } from './producer/auth.ts';
 import { QUEUE_NAMES, type QueueName } from './queues.ts';
 import type { RedisTarget } from './redis-launcher.ts';
 import { hasErrors, loadRunbooks } from './runbooks.ts';
+import { startTelemetry } from './telemetry.ts';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -78,6 +79,8 @@ export async function startFireline(
   if (hasErrors(loaded.issues))
     throw new ConfigError(`runbooks in ${config.FIRELINE_RUNBOOKS} have errors (listed above); not starting`);
   const connections = await loadConnections(process.env, config.FIRELINE_CONFIG);
+  // Before the pipeline, so its queues and workers are built with the tracer; stopped last.
+  const telemetry = await startTelemetry(config, logger);
   const pipeline = createPipeline({
     adapters: createAdapters(connections),
     redisUrl: redis.url,
@@ -85,12 +88,14 @@ export async function startFireline(
     catalog: createCatalog(loaded.runbooks),
     logger,
     dryRun: config.FIRELINE_DRY_RUN,
+    telemetry: telemetry.bullmqTelemetry,
     retentionDays: config.FIRELINE_RETENTION_DAYS,
     publicUrl:
       config.FIRELINE_PUBLIC_URL ??
       `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`,
   });
   const stops: (() => Promise<void>)[] = [
+    () => telemetry.shutdown(),
     () => redis.stop(),
     () => pipeline.close(config.FIRELINE_SHUTDOWN_TIMEOUT_MS),
   ];

@@ -1,3 +1,4 @@
+import type { Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type Adapters, createAdapters } from './adapters/index.ts';
 import type { RunbookCatalog } from './catalog.ts';
@@ -23,6 +24,8 @@ export interface PipelineOptions {
   /** The adapters (any left out: those needing no connection); the pipeline closes them. */
   adapters?: Partial<Adapters>;
   now?: () => Date;
+  /** BullMQ telemetry (see telemetry.ts) for every queue, flow producer and worker; none when off. */
+  telemetry?: Telemetry;
 }
 
 /** Everything one process needs to take alerts, run workers and follow progress, on one Redis. */
@@ -52,7 +55,7 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
   const deps: PipelineDeps = {
     store: createIncidentStore({ redis, prefix: opts.prefix, now }),
     safety: createSafety(redis, opts.prefix, () => now().getTime()),
-    queues: createQueues(queueConnection, opts.prefix, opts.logger),
+    queues: createQueues(queueConnection, opts.prefix, opts.logger, opts.telemetry),
     catalog: opts.catalog,
     diagnostics: adapters.diagnostics,
     actions: adapters.actions,
@@ -80,7 +83,13 @@ export function createPipeline(opts: PipelineOptions): Pipeline {
       await Promise.all(owned.map(waitReady));
     },
     async startWorkers(settings, queues = QUEUE_NAMES) {
-      const workers = await startWorkers(deps, () => createRedis(opts.redisUrl, 'worker'), queues, settings);
+      const workers = await startWorkers(
+        deps,
+        () => createRedis(opts.redisUrl, 'worker'),
+        queues,
+        settings,
+        opts.telemetry,
+      );
       running.push(workers);
       return workers;
     },

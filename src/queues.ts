@@ -1,4 +1,4 @@
-import { FlowProducer, type Job, type JobsOptions, Queue, UnrecoverableError } from 'bullmq';
+import { FlowProducer, type Job, type JobsOptions, Queue, type Telemetry, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { NOTIFICATION_KINDS } from './engine/types.ts';
@@ -104,15 +104,23 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-/** Queues and the flow producer on one producer connection (BullMQ duplicates it where it must). */
-export function createQueues(connection: Redis, prefix: string, logger: Logger): Queues {
+/**
+ * Queues and the flow producer on one producer connection (BullMQ duplicates it where it must).
+ * With `telemetry`, each add is a span and the job carries its trace context to the worker.
+ */
+export function createQueues(
+  connection: Redis,
+  prefix: string,
+  logger: Logger,
+  telemetry?: Telemetry,
+): Queues {
   const byName = Object.fromEntries(
     QUEUE_NAMES.map((name) => [
       name,
-      new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS }),
+      new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS, telemetry }),
     ]),
   ) as Record<QueueName, Queue>;
-  const flows = new FlowProducer({ connection, prefix });
+  const flows = new FlowProducer({ connection, prefix, telemetry });
   // Without a listener BullMQ prints connection errors with console.error, outside the log.
   const onError = (err: Error) => logger.warn({ err, prefix }, 'queue connection error');
   for (const queue of Object.values(byName)) queue.on('error', onError);

@@ -1,6 +1,8 @@
-import { type Job, Worker, type WorkerOptions } from 'bullmq';
+import { trace } from '@opentelemetry/api';
+import { type Job, type Telemetry, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUES, type QueueName } from '../queues.ts';
+import { SPAN_ATTRIBUTES } from '../telemetry.ts';
 import { createCoordinatorProcessor } from './coordinator.ts';
 import { createDecisionProcessor } from './decision.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -40,6 +42,24 @@ const PROCESSORS: Record<QueueName, (deps: PipelineDeps) => Processor> = {
  */
 export const MAX_STALLED_COUNT = 5;
 
+/**
+ * Puts the job's incident, runbook and step ids on the `process` span BullMQ made for it (active
+ * while the processor runs). Ids only: the rest of the payload stays out of traces.
+ */
+function withSpanIds(processor: Processor): Processor {
+  return (job, token, signal) => {
+    const span = trace.getActiveSpan();
+    const data = (job.data ?? {}) as Record<string, unknown>;
+    const ids = [
+      [SPAN_ATTRIBUTES.incidentId, data.incidentId],
+      [SPAN_ATTRIBUTES.runbookId, data.runbookId],
+      [SPAN_ATTRIBUTES.stepId, data.stepId],
+    ] as const;
+    for (const [key, value] of ids) if (typeof value === 'string') span?.setAttribute(key, value);
+    return processor(job, token, signal);
+  };
+}
+
 export interface RunningWorkers {
   workers: Worker[];
   /** Waits for active jobs up to `deadlineMs`, then forces; idempotent. */
@@ -49,13 +69,15 @@ export interface RunningWorkers {
 /**
  * Starts one BullMQ worker per named queue, each on its own blocking connection. Sets the
  * remediation queue's global rate limit and concurrency (held in Redis, so they bind every worker
- * process) and the retention sweep scheduler.
+ * process) and the retention sweep scheduler. With `telemetry`, each job is processed in a span
+ * that continues the trace of whoever added it.
  */
 export async function startWorkers(
   deps: PipelineDeps,
   connection: () => Redis,
   queues: readonly QueueName[],
   settings: WorkerSettings,
+  telemetry?: Telemetry,
 ): Promise<RunningWorkers> {
   const remediations = deps.queues.byName.remediations;
   if (queues.includes(QUEUES.remediations)) {
@@ -87,8 +109,10 @@ export async function startWorkers(
       maxStalledCount: MAX_STALLED_COUNT,
       ...(settings.lockDurationMs ? { lockDuration: settings.lockDurationMs } : {}),
       ...(settings.stalledIntervalMs ? { stalledInterval: settings.stalledIntervalMs } : {}),
+      telemetry,
     };
-    const worker = new Worker(name, PROCESSORS[name](deps), opts);
+    const processor = PROCESSORS[name](deps);
+    const worker = new Worker(name, telemetry ? withSpanIds(processor) : processor, opts);
     const log = deps.logger.child({ queue: name });
     worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err }, 'job failed'));
     worker.on('error', (err) => log.error({ err }, 'worker error'));

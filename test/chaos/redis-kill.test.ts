@@ -98,6 +98,7 @@ describe('chaos (b): Redis (appendfsync always) SIGKILLed in the middle of an al
         }
         if (res.status !== 503)
           throw new Error(`alert ${n}: expected 202 or 503, got ${res.status} ${JSON.stringify(res.body)}`);
+        if (!killed) throw new Error(`alert ${n}: 503 while Redis was up: ${JSON.stringify(res.body)}`);
         unavailable++;
         if (unavailable === RESTART_AFTER_503S) restarted = restartRedis();
         if (Date.now() > deadline)

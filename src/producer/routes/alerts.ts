@@ -1,6 +1,9 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type RequestHandler, Router } from 'express';
 import { ZodError } from 'zod';
 import type { Alert } from '../../engine/types.ts';
+import { SPAN_ATTRIBUTES, TRACER_NAME } from '../../telemetry.ts';
 import { parseAlertmanagerPayload, parseGrafanaPayload, verifyGrafanaSignature } from '../alert-payloads.ts';
 import { type ApiDeps, jsonBody } from '../app.ts';
 import { requireScope } from '../auth.ts';
@@ -102,6 +105,42 @@ async function ingest(
   return { accepted: results.length, results };
 }
 
+/**
+ * `ingest` in an `alert.ingest` span, the root of the alert's trace (the trigger job carries its
+ * context on), or a child of the sender's when its request has a W3C `traceparent`. Without an
+ * OpenTelemetry SDK registered (FIRELINE_OTEL=off) the API's no-op tracer makes this nearly free.
+ * Attributes are ids and counts only, never label values.
+ */
+function tracedIngest(
+  deps: ApiDeps,
+  source: Alert['source'],
+  parsed: { alerts: Alert[]; truncatedAlerts: number },
+  headers: IncomingHttpHeaders,
+): Promise<IngestResponse> {
+  const sender = propagation.extract(context.active(), headers);
+  const attributes = { 'alert.source': source, 'alert.count': parsed.alerts.length };
+  return trace
+    .getTracer(TRACER_NAME)
+    .startActiveSpan('alert.ingest', { kind: SpanKind.SERVER, attributes }, sender, async (span) => {
+      try {
+        const response = await ingest(deps, source, parsed);
+        const outcomes = response.results.flatMap((r) => r.outcomes);
+        const incidentIds = new Set(outcomes.flatMap((o) => ('incidentId' in o ? [o.incidentId] : [])));
+        const runbookIds = new Set(outcomes.flatMap((o) => ('runbookId' in o ? [o.runbookId] : [])));
+        if (incidentIds.size) span.setAttribute(SPAN_ATTRIBUTES.incidentId, [...incidentIds]);
+        if (runbookIds.size) span.setAttribute(SPAN_ATTRIBUTES.runbookId, [...runbookIds]);
+        return response;
+      } catch (err) {
+        // The error's name, or our own 503 wording: a validation message could quote the payload.
+        const message = err instanceof UnavailableError ? err.message : (err as Error).name;
+        span.setStatus({ code: SpanStatusCode.ERROR, message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+}
+
 /** 401 unless the body carries a valid Grafana HMAC; a no-op when no secret is configured. */
 function grafanaSignatureCheck(deps: ApiDeps): RequestHandler {
   return (req, res, next) => {
@@ -133,7 +172,7 @@ export function alertRoutes(deps: ApiDeps): Router {
   const ingestScope = requireScope(deps.auth, 'ingest');
   router.post('/api/v1/alerts/alertmanager', ingestScope, jsonBody(deps), async (req, res) => {
     const parsed = parseAlertmanagerPayload(req.body);
-    res.status(202).json(await ingest(deps, 'alertmanager', parsed));
+    res.status(202).json(await tracedIngest(deps, 'alertmanager', parsed, req.headers));
   });
   router.post(
     '/api/v1/alerts/grafana',
@@ -142,7 +181,7 @@ export function alertRoutes(deps: ApiDeps): Router {
     grafanaSignatureCheck(deps),
     async (req, res) => {
       const parsed = parseGrafanaPayload(req.body);
-      res.status(202).json(await ingest(deps, 'grafana', parsed));
+      res.status(202).json(await tracedIngest(deps, 'grafana', parsed, req.headers));
     },
   );
   return router;
