@@ -1,8 +1,19 @@
 import type { Job } from 'bullmq';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
-import { JOBS, jobIds, parseJob, QUEUES } from '../queues.ts';
+import { DEFAULT_JOB_OPTIONS, JOBS, jobIds, parseJob, QUEUES } from '../queues.ts';
 import type { PipelineDeps } from './deps.ts';
 import { pollThreshold } from './threshold.ts';
+
+/**
+ * A FlowProducer ignores its queues' default job options: without these, flow jobs would never be
+ * removed (Redis grows by every diagnostic ever run) and diagnostics would get a single attempt.
+ */
+const FLOW_OPTIONS = {
+  queuesOptions: {
+    [QUEUES.decisions]: { defaultJobOptions: DEFAULT_JOB_OPTIONS },
+    [QUEUES.diagnostics]: { defaultJobOptions: DEFAULT_JOB_OPTIONS },
+  },
+};
 
 /**
  * `triggers` queue: turns an opened incident into ONE flow — parent `evaluate` on `decisions`,
@@ -40,28 +51,31 @@ export function createCoordinatorProcessor(deps: PipelineDeps) {
         service: incident.service,
         runbookId: runbook.id,
       });
-      await deps.queues.flows.add({
-        name: 'evaluate',
-        queueName: QUEUES.decisions,
-        data: { incidentId, runbookId: runbook.id },
-        opts: { jobId: jobIds.evaluate(incidentId) },
-        children: runbook.diagnostics.map((step) => {
-          const rendered = renderDiagnosticConfig(step, ctx);
-          return {
-            name: 'diagnose',
-            queueName: JOBS.diagnose.queue,
-            data: {
-              incidentId,
-              runbookId: runbook.id,
-              stepId: step.id,
-              config: rendered.ok ? rendered.config : step.config,
-              ...(rendered.ok ? {} : { renderError: `${rendered.path.join('.')}: ${rendered.reason}` }),
-              timeoutMs: step.timeout * 1000,
-            },
-            opts: { jobId: jobIds.diagnose(incidentId, step.id), ignoreDependencyOnFailure: true },
-          };
-        }),
-      });
+      await deps.queues.flows.add(
+        {
+          name: 'evaluate',
+          queueName: QUEUES.decisions,
+          data: { incidentId, runbookId: runbook.id },
+          opts: { jobId: jobIds.evaluate(incidentId) },
+          children: runbook.diagnostics.map((step) => {
+            const rendered = renderDiagnosticConfig(step, ctx);
+            return {
+              name: 'diagnose',
+              queueName: JOBS.diagnose.queue,
+              data: {
+                incidentId,
+                runbookId: runbook.id,
+                stepId: step.id,
+                config: rendered.ok ? rendered.config : step.config,
+                ...(rendered.ok ? {} : { renderError: `${rendered.path.join('.')}: ${rendered.reason}` }),
+                timeoutMs: step.timeout * 1000,
+              },
+              opts: { jobId: jobIds.diagnose(incidentId, step.id), ignoreDependencyOnFailure: true },
+            };
+          }),
+        },
+        FLOW_OPTIONS,
+      );
       log.info({ diagnostics: runbook.diagnostics.length }, 'diagnostic flow added');
     }
     const escalateAfterMs = runbook.escalation.escalateAfterMinutes * 60_000;

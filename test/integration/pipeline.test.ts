@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Pipeline } from '../../src/pipeline.ts';
+import { DEFAULT_JOB_OPTIONS, jobIds } from '../../src/queues.ts';
 import { approveStep, completeStep, rejectStep } from '../../src/workers/operations.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, httpServer, testPipeline } from '../helpers/pipeline.ts';
 
@@ -164,6 +165,18 @@ describe('pipeline: alert → flow of diagnostics → decision → remediation',
     }
     expect(types.filter((t) => t === 'diagnostic.finished')).toHaveLength(2);
     expect(types).toContain('escalation.scheduled');
+
+    // Flow jobs carry the queues' defaults (a FlowProducer does not apply them by itself): retries
+    // for infrastructure faults, and removal so Redis does not keep every diagnostic ever run.
+    const child = await pipeline!.deps.queues.byName.diagnostics.getJob(
+      jobIds.diagnose(incidentId, 'check_db_connections'),
+    );
+    const parent = await pipeline!.deps.queues.byName.decisions.getJob(jobIds.evaluate(incidentId));
+    for (const job of [child, parent])
+      expect(job?.opts).toMatchObject({
+        attempts: DEFAULT_JOB_OPTIONS.attempts,
+        removeOnComplete: DEFAULT_JOB_OPTIONS.removeOnComplete,
+      });
   });
 
   it('approval: nothing runs before approval; reject skips; approve runs once', async () => {
