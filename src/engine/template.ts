@@ -190,8 +190,11 @@ export function validateRunbookTemplates(runbook: Runbook): RunbookIssue[] {
     const problem = checkField(trigger.metricQuery, 'promql');
     if (problem) issues.push({ path: ['triggers', i, 'metricQuery'], message: problem, severity: 'error' });
   }
-  for (const [i, step] of runbook.diagnostics.entries())
+  for (const [i, step] of runbook.diagnostics.entries()) {
     issues.push(...checkConfig(step.config, diagnosticFields(step), ['diagnostics', i, 'config']));
+    if (step.type === 'shell_command')
+      issues.push(...checkShellScript(step.config.command, ['diagnostics', i, 'config', 'command']));
+  }
   for (const [i, step] of runbook.remediations.entries()) {
     if (step.action)
       issues.push(
@@ -202,9 +205,37 @@ export function validateRunbookTemplates(runbook: Runbook): RunbookIssue[] {
           'config',
         ]),
       );
+    if (step.action?.type === 'run_script' && 'command' in step.action.config)
+      issues.push(
+        ...checkShellScript(step.action.config.command, ['remediations', i, 'action', 'config', 'command']),
+      );
     const problem = step.instructions === undefined ? undefined : checkField(step.instructions, 'text');
     if (problem)
       issues.push({ path: ['remediations', i, 'instructions'], message: problem, severity: 'error' });
+  }
+  return issues;
+}
+
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
+
+/**
+ * A template inside the script of `sh -c '<script>'` would be read by the shell as code: argv
+ * escaping cannot help there. The value must reach the script as a positional argument
+ * (`[sh, -c, 'echo "$1"', sh, '{{ alert.labels.x }}']`) or through `env`.
+ */
+function checkShellScript(argv: readonly string[], path: (string | number)[]): RunbookIssue[] {
+  const program = argv[0]?.split('/').pop() ?? '';
+  if (!SHELLS.has(program)) return [];
+  const issues: RunbookIssue[] = [];
+  for (const [j, arg] of argv.entries()) {
+    const isScriptFlag = /^-[a-zA-Z]*c[a-zA-Z]*$/.test(arg);
+    const script = argv[j + 1];
+    if (isScriptFlag && script?.includes('{{'))
+      issues.push({
+        path: [...path, j + 1],
+        message: `a template inside a ${program} -c script would run as shell code; pass the value as a positional argument ([${program}, -c, 'echo "$1"', ${program}, '{{ … }}']) or through env`,
+        severity: 'error',
+      });
   }
   return issues;
 }

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, it, test } from 'vitest';
 import { type RunbookInput, RunbookSchema } from '../../src/engine/runbook-schema.ts';
 import { validateRunbookTemplates } from '../../src/engine/template.ts';
 
@@ -83,5 +83,44 @@ describe('validateRunbookTemplates', () => {
       remediations: [],
     };
     expect(validateRunbookTemplates(RunbookSchema.parse(clean))).toEqual([]);
+  });
+});
+
+describe('templates inside a shell -c script', () => {
+  const base = {
+    id: 'sh',
+    name: 'Shell',
+    severity: 'P3',
+    service: 'svc',
+    triggers: [{ type: 'manual' }],
+    decisionTree: [],
+    remediations: [],
+    escalation: { primary: '#ops' },
+  };
+  const diag = (command: string[]) =>
+    RunbookSchema.parse({
+      ...base,
+      diagnostics: [
+        {
+          id: 'd',
+          name: 'D',
+          type: 'shell_command',
+          config: { command },
+          interpret: { healthy: 'exit_code == 0' },
+        },
+      ],
+    });
+  it.each([
+    [['sh', '-c', 'echo {{ alert.labels.x }}'], [['diagnostics', 0, 'config', 'command', 2]]],
+    [
+      ['/bin/bash', '-ec', 'kubectl get {{ alert.labels.pod }}'],
+      [['diagnostics', 0, 'config', 'command', 2]],
+    ],
+    [['sh', '-c', 'echo "$1"', 'sh', '{{ alert.labels.x }}'], []],
+    [['kubectl', 'get', 'pod', '{{ alert.labels.pod }}'], []],
+    [['python3', '-c', 'print(1)'], []],
+  ])('%j → issues at %j', (command, paths) => {
+    const found = validateRunbookTemplates(diag(command)).filter((i) => i.message.includes('-c script'));
+    expect(found.map((i) => i.path)).toEqual(paths);
   });
 });
