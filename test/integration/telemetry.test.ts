@@ -14,7 +14,7 @@ import { alertRoutes } from '../../src/producer/routes/alerts.ts';
 import { type RunningTelemetry, startTelemetry } from '../../src/telemetry.ts';
 import { latencyGroup, postJson } from '../helpers/alert-webhooks.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
-import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
+import { eventsUntil, FAST_WORKERS, httpServer, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');
 const logger = createLogger({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -74,10 +74,12 @@ describe('OpenTelemetry tracing', () => {
   let pipeline: Pipeline | undefined;
   let api: ApiServer | undefined;
   const dirs: string[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     await api?.close();
     await pipeline?.close(5000);
     await telemetry?.shutdown();
+    for (const c of cleanups.splice(0)) await c();
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
     api = pipeline = telemetry = undefined;
   });
@@ -173,6 +175,39 @@ describe('OpenTelemetry tracing', () => {
     expect(exported).not.toContain(secret);
     expect(exported).not.toContain('or vector(1)');
     expect(exported).not.toContain('/tmp/x-');
+  });
+
+  it('otlp: spans go over OTLP/HTTP to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, named by OTEL_SERVICE_NAME', async () => {
+    const bodies: string[] = [];
+    const collector = await httpServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => {
+        body += c;
+      });
+      req.on('end', () => {
+        bodies.push(body);
+        res.setHeader('content-type', 'application/json');
+        res.end('{}');
+      });
+    });
+    cleanups.push(collector.close);
+    const before = process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = `${collector.url}/otlp/v1/traces`;
+    cleanups.push(async () => {
+      if (before === undefined) delete process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+      else process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = before;
+    });
+    telemetry = await startTelemetry(
+      { FIRELINE_OTEL: 'otlp', OTEL_SERVICE_NAME: 'fireline-otlp-test' },
+      logger,
+    );
+    trace.getTracer('check').startSpan('otlp.check').end();
+    // Shutdown flushes the batch: the collector has it when this resolves.
+    await telemetry.shutdown();
+    expect(collector.requests).toEqual(['POST /otlp/v1/traces']);
+    expect(bodies[0]).toContain('"otlp.check"');
+    expect(bodies[0]).toContain('"fireline-otlp-test"');
   });
 
   it('off: startTelemetry returns no telemetry and registers no SDK (spans stay no-ops)', async () => {
