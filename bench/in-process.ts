@@ -7,8 +7,10 @@
  *
  * (a) latency: per incident, start → decision, one at a time after a warm-up (like the pipeline
  *     bench's overhead phase);
- * (b) throughput: THROUGHPUT_INCIDENTS incidents, CONCURRENCY in flight (incidents/s, CPU per
- *     incident of this process, which also hosts the loopback server — as in the pipeline bench).
+ * (b) throughput: THROUGHPUT_INCIDENTS incidents, CONCURRENCY in flight (incidents/s, start →
+ *     decision latency under that load, CPU per incident of this process, which also hosts the
+ *     loopback server — as in the pipeline bench). In the seed the HTTP request waited for all of
+ *     this, so (b) is also what its alert endpoint could answer at best.
  *
  * Prints one JSON object on stdout, progress on stderr. `npm run bench:in-process`.
  */
@@ -122,9 +124,12 @@ async function main(): Promise<number> {
     const cpu1 = process.cpuUsage();
     const t0 = performance.now();
     const ids = Array.from({ length: THROUGHPUT_INCIDENTS }, (_, i) => i);
+    const loaded: number[] = [];
     await runLimited(ids, CONCURRENCY, async (i) => {
       const id = `inproc-t${i}`;
+      const start = performance.now();
       expectPlan(await handleIncident(compiled, registry, alert(`t${i}`, `throughput-${i}`), id), id);
+      loaded.push(performance.now() - start);
     });
     const elapsedMs = performance.now() - t0;
     const throughputCpu = process.cpuUsage(cpu1);
@@ -152,6 +157,8 @@ async function main(): Promise<number> {
         elapsedMs: Math.round(elapsedMs),
         cpuMsPerIncident: round(cpuMs(throughputCpu) / THROUGHPUT_INCIDENTS, 3),
         cpuShare: round(cpuMs(throughputCpu) / elapsedMs),
+        /** Start → decision with CONCURRENCY in flight: the seed's request latency under load. */
+        latencyUnderLoad: latencySummary(loaded),
         peakRssMb: peakMb,
         httpRequests: requests,
       },
