@@ -103,7 +103,9 @@ export async function startFireline(
     for (const step of stops.reverse()) await step();
   };
   try {
-    await pipeline.ready();
+    await pipeline.ready().catch((err: Error) => {
+      throw new ConfigError(`cannot reach Redis at ${redactUrl(redis.url)}: ${err.message}`);
+    });
     if (opts.role !== 'api') {
       const queues = opts.queues ?? QUEUE_NAMES;
       await pipeline.startWorkers(
@@ -148,6 +150,11 @@ export async function startFireline(
     await stop();
     throw err;
   }
+}
+
+/** A Redis URL without its password, for messages. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@');
 }
 
 /** What `fireline start` prints for a human once it is up. */

@@ -1,12 +1,14 @@
+import { hostname } from 'node:os';
 import { trace } from '@opentelemetry/api';
 import { type Job, type Telemetry, Worker, type WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { QUEUES, type QueueName } from '../queues.ts';
+import type { RedisClient } from '../redis.ts';
 import { SPAN_ATTRIBUTES } from '../telemetry.ts';
 import { createCoordinatorProcessor } from './coordinator.ts';
 import { createDecisionProcessor } from './decision.ts';
 import type { PipelineDeps } from './deps.ts';
 import { createDiagnosticProcessor } from './diagnostic.ts';
+import { recordFinalFailure } from './failures.ts';
 import { createNotificationProcessor } from './notification.ts';
 import { createRemediationProcessor } from './remediation.ts';
 import { upsertThresholdSchedulers } from './threshold.ts';
@@ -74,7 +76,7 @@ export interface RunningWorkers {
  */
 export async function startWorkers(
   deps: PipelineDeps,
-  connection: () => Redis,
+  connection: () => RedisClient,
   queues: readonly QueueName[],
   settings: WorkerSettings,
   telemetry?: Telemetry,
@@ -93,13 +95,17 @@ export async function startWorkers(
     await upsertThresholdSchedulers(deps);
   }
 
-  const connections: Redis[] = [];
+  // BullMQ stores the worker's name on each job it takes (`job.processedBy`): which process did
+  // the work, for operators and the scale-out test, without an entry on the timeline.
+  const workerName = `${hostname()}-${process.pid}`;
+  const connections: RedisClient[] = [];
   const workers = queues.map((name) => {
     const conn = connection();
     connections.push(conn);
     const opts: WorkerOptions = {
       connection: conn,
       prefix: deps.queues.prefix,
+      name: workerName,
       concurrency:
         name === QUEUES.diagnostics
           ? settings.diagnosticConcurrency
@@ -114,7 +120,13 @@ export async function startWorkers(
     const processor = PROCESSORS[name](deps);
     const worker = new Worker(name, telemetry ? withSpanIds(processor) : processor, opts);
     const log = deps.logger.child({ queue: name });
-    worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err }, 'job failed'));
+    worker.on('failed', (job, err) => {
+      log.warn({ jobId: job?.id, err }, 'job failed');
+      if (job)
+        recordFinalFailure(deps, job, err, log).catch((recordErr: unknown) =>
+          log.error({ jobId: job.id, err: recordErr }, 'could not record a failed job on its incident'),
+        );
+    });
     worker.on('error', (err) => log.error({ err }, 'worker error'));
     return worker;
   });

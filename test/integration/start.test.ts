@@ -62,6 +62,20 @@ describe('fireline start (npm start) on a machine with no Redis at the configure
     );
   });
 
+  it('says which Redis it cannot reach and exits 1, without a stack trace', async () => {
+    const p = spawnFireline(['start', '--role', 'worker'], {
+      REDIS_URL: `redis://:secret@127.0.0.1:${await freePort()}`,
+      FIRELINE_RUNBOOKS: 'runbooks',
+    });
+    procs.push(p);
+    expect(await p.exited).toBe(1);
+    const out = p.lines.join('\n');
+    expect(out).toMatch(/cannot reach Redis at redis:\/\/\*\*\*@127\.0\.0\.1:\d+/);
+    expect(out).not.toMatch(/secret/);
+    const plain = p.lines.filter((l) => !l.startsWith('{'));
+    expect(plain.join('\n'), 'no unhandled crash: human lines carry no stack frames').not.toMatch(/^\s+at /m);
+  });
+
   it('names a bad variable and exits 1', async () => {
     const p = spawnFireline(['start'], { PORT: 'eighty' });
     procs.push(p);
