@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { redisUrlProblem } from './redis-url.ts';
 
 const Bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -8,13 +9,27 @@ const Int = (def: number, min = 0) => z.coerce.number().int().min(min).default(d
 
 /** Every environment variable Fireline reads, with its default. README documents each. */
 export const ConfigSchema = z.object({
-  REDIS_URL: z.string().url().optional(),
+  /**
+   * One Redis (`redis://[user:password@]host:6379[/db]`, `rediss://` for TLS) or a Redis Cluster
+   * (`redis+cluster://[user:password@]host:port,host:port`, `rediss+cluster://` for TLS; the hosts
+   * are seed nodes). On a cluster the prefix becomes a hash tag (see FIRELINE_PREFIX).
+   */
+  REDIS_URL: z
+    .string()
+    .check((ctx) => {
+      const problem = redisUrlProblem(ctx.value);
+      if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+    })
+    .optional(),
   /** Tried when REDIS_URL is unset; when nothing answers there, Fireline starts its own redis-server. */
   FIRELINE_LOCAL_REDIS: z.string().url().default('redis://127.0.0.1:6379'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: Int(3000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Key and queue prefix; a Redis Cluster needs a hash tag such as `{fireline}`. */
+  /**
+   * Key and queue prefix. On a Redis Cluster it must be a hash tag so that every key shares one
+   * slot: a prefix without braces is wrapped (`fireline` → `{fireline}`, logged at start).
+   */
   FIRELINE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_{}.-]+$/, { error: 'letters, digits, "_", "-", ".", and {} for a hash tag' })

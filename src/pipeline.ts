@@ -1,12 +1,12 @@
 import type { Telemetry } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { type Adapters, createAdapters } from './adapters/index.ts';
 import type { RunbookCatalog } from './catalog.ts';
 import { ConnectionsSchema } from './connections.ts';
 import type { Logger } from './logger.ts';
 import { createIntake, type Intake } from './producer/intake.ts';
 import { createQueues, QUEUE_NAMES, type QueueName } from './queues.ts';
-import { createRedis, waitReady } from './redis.ts';
+import { createRedis, type RedisClient, waitReady } from './redis.ts';
+import { effectivePrefix } from './redis-url.ts';
 import { createIncidentStore } from './store/incident-store.ts';
 import { createProgressHub, type ProgressHub } from './store/progress.ts';
 import { createSafety } from './store/safety.ts';
@@ -45,10 +45,18 @@ export interface Pipeline {
  * Wires store, queues, registries and processors on one Redis. Two connections for requests (the
  * producer role fails fast so the API can answer 503), one per worker, one subscriber.
  */
-export function createPipeline(opts: PipelineOptions): Pipeline {
+export function createPipeline(options: PipelineOptions): Pipeline {
+  // On a Redis Cluster every key, store and BullMQ alike, must share one hash slot.
+  const { prefix, wrapped } = effectivePrefix(options.redisUrl, options.prefix);
+  if (wrapped)
+    options.logger.info(
+      { prefix, configured: options.prefix },
+      'Redis Cluster: using the prefix as a hash tag so every Fireline key is in one slot',
+    );
+  const opts = { ...options, prefix };
   const redis = createRedis(opts.redisUrl, 'producer');
   const queueConnection = createRedis(opts.redisUrl, 'producer');
-  const owned: Redis[] = [redis, queueConnection];
+  const owned: RedisClient[] = [redis, queueConnection];
   for (const c of owned) c.on('error', (err) => opts.logger.warn({ err }, 'redis connection error'));
   const now = opts.now ?? (() => new Date());
   const adapters: Adapters = { ...createAdapters(ConnectionsSchema.parse({})), ...opts.adapters };

@@ -1,8 +1,8 @@
 import { FlowProducer, type Job, type JobsOptions, Queue, type Telemetry, UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { NOTIFICATION_KINDS } from './engine/types.ts';
 import type { Logger } from './logger.ts';
+import type { RedisClient } from './redis.ts';
 
 /** The five queues of DESIGN.md "Shape". */
 export const QUEUES = {
@@ -109,7 +109,7 @@ export interface Queues {
  * With `telemetry`, each add is a span and the job carries its trace context to the worker.
  */
 export function createQueues(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   logger: Logger,
   telemetry?: Telemetry,

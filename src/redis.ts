@@ -1,4 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { isClusterUrl, parseClusterUrl } from './redis-url.ts';
+
+/** A connection to one Redis or to a Redis Cluster: the same commands, routed by key slot. */
+export type RedisClient = Redis | Cluster;
 
 /**
  * How a connection is used decides its options (notes/bullmq.md):
@@ -10,16 +14,36 @@ import { Redis, type RedisOptions } from 'ioredis';
  */
 export type ConnectionRole = 'worker' | 'producer' | 'subscriber';
 
-export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
-  const base: RedisOptions =
-    role === 'producer'
-      ? { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 }
-      : { maxRetriesPerRequest: null };
-  return new Redis(url, { ...base, lazyConnect: false, ...extra });
+/**
+ * A connection for `role` on `url`: a `Cluster` for `redis+cluster://` / `rediss+cluster://` URLs
+ * (see redis-url.ts), else a `Redis`. `extra` are per-node options (a Cluster's `redisOptions`).
+ */
+export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): RedisClient {
+  const perRequest: RedisOptions =
+    role === 'producer' ? { maxRetriesPerRequest: 1, connectTimeout: 2000 } : { maxRetriesPerRequest: null };
+  if (!isClusterUrl(url)) {
+    const offline: RedisOptions = role === 'producer' ? { enableOfflineQueue: false } : {};
+    return new Redis(url, { ...perRequest, ...offline, lazyConnect: false, ...extra });
+  }
+  const { nodes, tls, username, password } = parseClusterUrl(url);
+  const options: ClusterOptions = {
+    // The offline queue is the Cluster's: its node connections always queue (ioredis forces it),
+    // so failing fast while the cluster is unreachable is decided here.
+    enableOfflineQueue: role !== 'producer',
+    lazyConnect: false,
+    redisOptions: {
+      ...perRequest,
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(tls ? { tls: {} } : {}),
+      ...extra,
+    },
+  };
+  return new Cluster(nodes, options);
 }
 
 /** Resolves once the connection is ready, or rejects with the connection error. */
-export async function waitReady(redis: Redis): Promise<void> {
+export async function waitReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const onReady = () => {

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Severity } from '../engine/runbook-schema.ts';
 import type { Incident, IncidentStatus } from '../engine/types.ts';
 import { InvalidOperationError } from '../errors.ts';
+import type { RedisClient } from '../redis.ts';
 import { decodeIncident, type StoreKeys } from './keys.ts';
 
 /** Filters of `list`; all given ones must hold. `open: false` means resolved. */
@@ -34,7 +34,7 @@ interface Position {
  * and null when no further incident matches.
  */
 export async function listIncidents(
-  redis: Redis,
+  redis: RedisClient,
   keys: StoreKeys,
   filter: IncidentFilter,
   page: PageRequest,
@@ -96,7 +96,7 @@ function candidateIndexes(keys: StoreKeys, filter: IncidentFilter): string[] {
   return out.length > 0 ? out : [keys.incidents];
 }
 
-async function smallestIndex(redis: Redis, candidates: string[]): Promise<string> {
+async function smallestIndex(redis: RedisClient, candidates: string[]): Promise<string> {
   if (candidates.length === 1) return candidates[0]!;
   const pipeline = redis.pipeline();
   for (const key of candidates) pipeline.zcard(key);
@@ -106,7 +106,11 @@ async function smallestIndex(redis: Redis, candidates: string[]): Promise<string
   return candidates[best]!;
 }
 
-async function load(redis: Redis, keys: StoreKeys, positions: Position[]): Promise<(Incident | null)[]> {
+async function load(
+  redis: RedisClient,
+  keys: StoreKeys,
+  positions: Position[],
+): Promise<(Incident | null)[]> {
   if (positions.length === 0) return [];
   const pipeline = redis.pipeline();
   for (const { id } of positions) pipeline.hgetall(keys.incident(id));
@@ -114,7 +118,7 @@ async function load(redis: Redis, keys: StoreKeys, positions: Position[]): Promi
   return (await execOrThrow(pipeline)).map((hash) => decodeIncident(hash as Record<string, string>));
 }
 
-async function execOrThrow(pipeline: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
+async function execOrThrow(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
   const results = (await pipeline.exec()) ?? [];
   return results.map(([err, value]) => {
     if (err) throw err;

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { TimelineEvent } from '../engine/types.ts';
 import { InvalidOperationError } from '../errors.ts';
+import type { RedisClient } from '../redis.ts';
 import {
   type CursorEvent,
   compareStreamIds,
@@ -19,9 +19,9 @@ export type OnEvent = (event: TimelineEvent, cursorId: string) => void;
 /** What a hub (or a one-off `follow`) needs. */
 export interface ProgressDeps {
   /** For XRANGE replays. */
-  redis: Redis;
+  redis: RedisClient;
   /** A new connection for SUBSCRIBE; the hub owns it and quits it on close. */
-  createSubscriber: () => Redis;
+  createSubscriber: () => RedisClient;
   prefix?: string;
   /** Errors that belong to no follower: subscriber connection errors, unreadable messages. */
   onError?: (err: unknown) => void;
@@ -69,7 +69,7 @@ const REPLAY_BATCH = 500;
 export function createProgressHub(deps: ProgressDeps): ProgressHub {
   const keys = storeKeys(deps.prefix);
   const followers = new Set<Follower>();
-  let subscriber: Redis | null = null;
+  let subscriber: RedisClient | null = null;
   let subscribed: Promise<void> | null = null;
   let everSubscribed = false;
   /** The subscription is known to be active, so followers may deliver live events directly. */
@@ -218,7 +218,7 @@ class Follower {
   private stopped = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: StoreKeys,
     private readonly incidentId: string | null,
     fromId: string,

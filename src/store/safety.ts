@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.ts';
 
 /**
  * Remediation safety state in Redis (DESIGN.md "Remediation safety"): one action at a time per
@@ -72,7 +72,7 @@ return prev`;
 /** Markers outlive any plausible retry of the action (a week). */
 const MARKER_TTL_MS = 7 * 24 * 3600 * 1000;
 
-export function createSafety(redis: Redis, prefix: string, now: () => number = Date.now): Safety {
+export function createSafety(redis: RedisClient, prefix: string, now: () => number = Date.now): Safety {
   const key = (...parts: string[]) => [prefix, ...parts].join(':');
   return {
     async lockTarget(target, owner, ttlMs) {

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { ActionRegistry } from '../adapters/actions/registry.ts';
 import type { DiagnosticRegistry } from '../adapters/diagnostics/registry.ts';
 import type { NotifierRegistry } from '../adapters/notifiers/registry.ts';
 import type { RunbookCatalog } from '../catalog.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues.ts';
+import type { RedisClient } from '../redis.ts';
 import type { IncidentStore } from '../store/incident-store.ts';
 import type { Safety } from '../store/safety.ts';
 
@@ -21,7 +21,7 @@ export interface PipelineDeps {
   publicUrl?: string;
   logger: Logger;
   /** The connection used for safety state and ad-hoc reads. */
-  redis: Redis;
+  redis: RedisClient;
   /** Global dry-run (FIRELINE_DRY_RUN); a runbook may also ask for it. */
   dryRun: boolean;
   retentionDays: number;
