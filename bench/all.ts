@@ -1,0 +1,206 @@
+/**
+ * `npm run bench`: the engine, pipeline, ingest and in-process benchmarks one after another, each
+ * as its own child process (`npx tsx bench/<x>.ts`, its own process group, killed if it overruns),
+ * then ONE JSON object on stdout — the machine, every bench's JSON, the ratios to the raw-BullMQ
+ * and in-process baselines, and the machine's load while each bench ran — and a table on stderr.
+ * The children's progress goes to stderr as it comes. Exit 1 when a bench produced no result.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { type BenchResults, ratiosOf, tableOf } from './all-report.ts';
+import { progress, round } from './lib.ts';
+
+/** Everything ends within 8 minutes: this much for the benches, the rest for stopping them. */
+const TOTAL_BUDGET_MS = 450_000;
+/** SIGTERM to an overrunning bench's group, then SIGKILL after this. */
+const KILL_GRACE_MS = 5_000;
+const LOAD_SAMPLE_MS = 2_000;
+
+/** Each bench and the longest it may take (its own internal deadline plus start-up). */
+const BENCHES = [
+  { key: 'engine', file: 'engine.ts', capMs: 90_000 },
+  { key: 'pipeline', file: 'pipeline.ts', capMs: 285_000 },
+  { key: 'ingest', file: 'ingest.ts', capMs: 130_000 },
+  { key: 'inProcess', file: 'in-process.ts', capMs: 70_000 },
+] as const;
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Busy and total jiffies of all CPUs so far, from the first line of /proc/stat. */
+function cpuJiffies(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  // idle and iowait are fields 4 and 5 of the cpu line.
+  return { busy: total - fields[3]! - fields[4]!, total };
+}
+
+/** The machine the figures were measured on. */
+function machine() {
+  const model =
+    /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
+    os.cpus()[0]?.model ??
+    'unknown';
+  const redisVersion = /v=(\S+)/.exec(execFileSync('redis-server', ['--version'], { encoding: 'utf8' }))?.[1];
+  return {
+    cpus: os.cpus().length,
+    model,
+    memGb: round(os.totalmem() / 2 ** 30, 1),
+    node: process.version,
+    redis: redisVersion ?? 'unknown',
+    kernel: os.release(),
+  };
+}
+
+/** How one child run went, and how busy the machine was meanwhile. */
+interface ChildRun {
+  json: unknown;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  wallMs: number;
+  /** 1-minute load average: at the start, the largest seen, at the end. */
+  loadavg1: { start: number; max: number; end: number };
+  /** Share of all CPUs busy (any process) while the bench ran, in %: 100 = every core busy. */
+  machineCpuBusyPct: number;
+  error?: string;
+}
+
+let running: ReturnType<typeof spawn> | undefined;
+
+/** Signals a child's whole process group (its redis-server and Fireline children too). */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    // ESRCH: the group is already gone, which is what was wanted.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+function runChild(file: string, timeoutMs: number): Promise<ChildRun> {
+  const t0 = performance.now();
+  const cpu0 = cpuJiffies();
+  const load = { start: os.loadavg()[0]!, max: os.loadavg()[0]!, end: 0 };
+  const sampler = setInterval(() => {
+    load.max = Math.max(load.max, os.loadavg()[0]!);
+  }, LOAD_SAMPLE_MS);
+  const child = spawn('npx', ['tsx', `bench/${file}`], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  running = child;
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  let timedOut = false;
+  let killer: NodeJS.Timeout | undefined;
+  const overrun = setTimeout(() => {
+    timedOut = true;
+    progress(`${file} overran ${timeoutMs} ms: stopping it`);
+    killGroup(child.pid, 'SIGTERM');
+    killer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+  }, timeoutMs);
+  return new Promise((resolve) => {
+    const finish = (exitCode: number | null, signal: string | null, spawnError?: Error) => {
+      clearTimeout(overrun);
+      clearTimeout(killer);
+      clearInterval(sampler);
+      running = undefined;
+      // Whatever the bench left behind in its group (a redis-server it did not stop) goes too.
+      killGroup(child.pid, 'SIGKILL');
+      const cpu1 = cpuJiffies();
+      load.end = os.loadavg()[0]!;
+      load.max = Math.max(load.max, load.end);
+      const text = Buffer.concat(chunks).toString();
+      let json: unknown = null;
+      let error = spawnError?.message;
+      const start = text.indexOf('{');
+      if (start >= 0) {
+        try {
+          json = JSON.parse(text.slice(start));
+        } catch (err) {
+          error ??= `stdout is not one JSON object: ${(err as Error).message}`;
+        }
+      } else error ??= 'no JSON on stdout';
+      if (timedOut) error = `killed after ${timeoutMs} ms`;
+      else if (exitCode !== 0) error ??= `exited with ${exitCode ?? signal}`;
+      resolve({
+        json: error === undefined ? json : null,
+        exitCode,
+        signal,
+        timedOut,
+        wallMs: Math.round(performance.now() - t0),
+        loadavg1: { start: round(load.start), max: round(load.max), end: round(load.end) },
+        machineCpuBusyPct: round(((cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total)) * 100, 1),
+        ...(error === undefined ? {} : { error }),
+      });
+    };
+    child.once('error', (err) => finish(null, null, err));
+    child.once('close', (code, signal) => finish(code, signal));
+  });
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    killGroup(running?.pid, 'SIGTERM');
+    process.exit(130);
+  });
+
+async function main(): Promise<number> {
+  const start = performance.now();
+  const date = new Date().toISOString();
+  const host = machine();
+  progress(
+    `${host.cpus} × ${host.model}, ${host.memGb} GB, Node ${host.node}, Redis ${host.redis}; load ${os.loadavg().map((x) => round(x))}`,
+  );
+  const results: Record<string, unknown> = {};
+  const runs: Record<string, Omit<ChildRun, 'json'>> = {};
+  for (const bench of BENCHES) {
+    const left = TOTAL_BUDGET_MS - (performance.now() - start);
+    if (left < 10_000) {
+      progress(`${bench.file}: skipped, ${Math.round(left)} ms of the budget left`);
+      results[bench.key] = null;
+      runs[bench.key] = {
+        exitCode: null,
+        signal: null,
+        timedOut: true,
+        wallMs: 0,
+        loadavg1: { start: 0, max: 0, end: 0 },
+        machineCpuBusyPct: 0,
+        error: 'skipped: out of time',
+      };
+      continue;
+    }
+    progress(`── ${bench.file} (at most ${Math.round(Math.min(bench.capMs, left) / 1000)} s)`);
+    const { json, ...run } = await runChild(bench.file, Math.min(bench.capMs, left));
+    results[bench.key] = json;
+    runs[bench.key] = run;
+    progress(
+      `── ${bench.file}: ${run.error ?? 'ok'} in ${run.wallMs} ms; load ${run.loadavg1.start} → max ${run.loadavg1.max}; machine CPU ${run.machineCpuBusyPct}% busy`,
+    );
+  }
+  const typed = results as unknown as BenchResults;
+  const out = {
+    machine: host,
+    date,
+    totalMs: Math.round(performance.now() - start),
+    results: typed,
+    ratios: ratiosOf(typed),
+    runs,
+  };
+  process.stderr.write(tableOf(typed, out.ratios, runs));
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  return Object.values(results).every((r) => r !== null) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    killGroup(running?.pid, 'SIGKILL');
+    process.exit(1);
+  },
+);
