@@ -23,6 +23,18 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'cluster',
+          include: ['test/cluster/**/*.test.ts'],
+          // One local 3-master Redis Cluster per run (test/helpers/redis-cluster.ts).
+          globalSetup: ['test/helpers/redis-cluster-global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // One file at a time: a readiness case starts and stops a second cluster of its own.
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],
           globalSetup: ['test/helpers/redis-global-setup.ts'],

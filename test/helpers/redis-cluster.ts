@@ -1,0 +1,87 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { freePort, type PrivateRedis, startRedis } from './redis-server.ts';
+
+const run = promisify(execFile);
+
+/** A local Redis Cluster of private `redis-server` masters on loopback. */
+export interface PrivateCluster {
+  /** `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,…`, the form Fireline's REDIS_URL takes. */
+  url: string;
+  nodes: PrivateRedis[];
+  /** Stops every node, keeping their cluster state files (the cluster is down, not gone). */
+  stopNodes(): Promise<void>;
+  /** Starts the stopped nodes again on their ports and state files; resolves once the cluster is ok. */
+  startNodes(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `masters` cluster-enabled `redis-server`s on free loopback ports (nothing saved to disk),
+ * joins them with `redis-cli --cluster create` (no replicas), and resolves once every node reports
+ * `cluster_state:ok`, so the first command of a test finds every slot served.
+ */
+export async function startCluster(masters = 3): Promise<PrivateCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'fireline-cluster-'));
+  const nodes: PrivateRedis[] = [];
+  // Redis writes each node's view of the cluster to its state file; one file per node.
+  const startNode = (port: number) =>
+    startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`)], {
+      port,
+    });
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) nodes.push(await startNode(await freePort()));
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    await run(
+      'redis-cli',
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      {
+        timeout: 30_000,
+      },
+    );
+    await Promise.all(nodes.map((n) => untilClusterOk(n.port)));
+    return {
+      url: `redis+cluster://${addresses.join(',')}`,
+      nodes,
+      stop,
+      async stopNodes() {
+        await Promise.all(nodes.map((n) => n.stop()));
+      },
+      async startNodes() {
+        const ports = nodes.map((n) => n.port);
+        nodes.splice(0, nodes.length, ...(await Promise.all(ports.map(startNode))));
+        await Promise.all(nodes.map((n) => untilClusterOk(n.port)));
+      },
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Polls CLUSTER INFO on one node until the slots are all assigned and agreed (or 20 s pass). */
+async function untilClusterOk(port: number): Promise<void> {
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true });
+  try {
+    await client.connect();
+    const deadline = Date.now() + 20_000;
+    let info = '';
+    while (Date.now() < deadline) {
+      info = await client.cluster('INFO');
+      if (info.includes('cluster_state:ok')) return;
+      // Gossip settles in a few hundred ms; this is a poll of a condition, not a fixed wait.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`cluster node ${port} not ok after 20 s:\n${info}`);
+  } finally {
+    client.disconnect();
+  }
+}
