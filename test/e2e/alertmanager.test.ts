@@ -175,6 +175,6 @@ describe('Prometheus → Alertmanager → Fireline → Slack, real processes', (
     expect(count(events, 'decision.made'), types).toBe(1);
     expect(count(events, 'escalation.scheduled'), types).toBe(1);
     expect(count(events, 'alert.refired'), types).toBeGreaterThanOrEqual(3);
-    expect(await s.alertmanager.metric('alertmanager_notifications_failed_total', webhook)).toBe(0);
+    expect(await s.alertmanager.metric('alertmanager_notification_requests_failed_total', webhook)).toBe(0);
   });
 });
