@@ -31,6 +31,11 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
     // so failing fast while the cluster is unreachable is decided here.
     enableOfflineQueue: role !== 'producer',
     lazyConnect: false,
+    // With TLS, connect by the names given so certificates issued for host names verify (by
+    // default ioredis resolves seed names to IP addresses first).
+    ...(tls
+      ? { dnsLookup: (address: string, done: (err: null, address: string) => void) => done(null, address) }
+      : {}),
     redisOptions: {
       ...perRequest,
       ...(username ? { username } : {}),
