@@ -98,6 +98,9 @@ export interface RunInfo {
   wallMs: number;
   loadavg1: { start: number; max: number; end: number };
   machineCpuBusyPct: number;
+  benchCpuSec: number | null;
+  othersCpuPct: number | null;
+  stealPct: number;
   error?: string;
 }
 
@@ -225,7 +228,7 @@ export function tableOf(
   );
   const load = Object.entries(runs).map(
     ([name, run]) =>
-      `${name}: ${Math.round(run.wallMs / 1000)} s, load ${run.loadavg1.start}→max ${run.loadavg1.max}, machine CPU ${run.machineCpuBusyPct}% busy${run.error ? `, ${run.error}` : ''}`,
+      `${name}: ${Math.round(run.wallMs / 1000)} s, 1-min load ${run.loadavg1.start}→max ${run.loadavg1.max}; all CPUs ${run.machineCpuBusyPct}% busy, other processes ${show(run.othersCpuPct, '%')}, steal ${run.stealPct}%; bench CPU ${show(run.benchCpuSec, ' s')}${run.error ? `; ${run.error}` : ''}`,
   );
   return ['', ...lines, '', ...load, ''].join('\n');
 }

@@ -28,12 +28,22 @@ const BENCHES = [
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Busy and total jiffies of all CPUs so far, from the first line of /proc/stat. */
-function cpuJiffies(): { busy: number; total: number } {
+/** Busy, stolen and total jiffies of all CPUs so far, from the first line of /proc/stat. */
+function cpuJiffies(): { busy: number; steal: number; total: number } {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  // idle and iowait are fields 4 and 5 of the cpu line.
-  return { busy: total - fields[3]! - fields[4]!, total };
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy; steal is the
+  // hypervisor giving this VM's CPU to someone else.
+  return { busy: total - fields[3]! - fields[4]!, steal: fields[7]!, total };
+}
+
+let clockTicks: number | undefined;
+
+/** Seconds from bash's `times` ("0m1.250s 0m0.130s" per line; the second line is the children's). */
+function childrenCpuSeconds(times: string): number | null {
+  const line = times.trim().split('\n')[1];
+  if (!line) return null;
+  return [...line.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
 }
 
 /** The machine the figures were measured on. */
@@ -64,6 +74,12 @@ interface ChildRun {
   loadavg1: { start: number; max: number; end: number };
   /** Share of all CPUs busy (any process) while the bench ran, in %: 100 = every core busy. */
   machineCpuBusyPct: number;
+  /** CPU seconds the bench used, every process of it (Redis, Fireline children) included. */
+  benchCpuSec: number | null;
+  /** Share of all CPUs that other processes on the machine used meanwhile, in %. */
+  othersCpuPct: number | null;
+  /** Share of all CPUs the hypervisor gave to other guests meanwhile, in %. */
+  stealPct: number;
   error?: string;
 }
 
@@ -87,14 +103,19 @@ function runChild(file: string, timeoutMs: number): Promise<ChildRun> {
   const sampler = setInterval(() => {
     load.max = Math.max(load.max, os.loadavg()[0]!);
   }, LOAD_SAMPLE_MS);
-  const child = spawn('npx', ['tsx', `bench/${file}`], {
+  // bash reports on fd 3 the CPU time of everything the bench ran (waited-for descendants).
+  const child = spawn('bash', ['-c', 'npx tsx "bench/$1"; rc=$?; times >&3; exit $rc', 'bench', file], {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'pipe'],
     detached: true,
   });
   running = child;
   const chunks: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => chunks.push(c));
+  child.stdout?.on('data', (c: Buffer) => chunks.push(c));
+  let times = '';
+  child.stdio[3]?.on('data', (c: Buffer) => {
+    times += c.toString();
+  });
   let timedOut = false;
   let killer: NodeJS.Timeout | undefined;
   const overrun = setTimeout(() => {
@@ -112,6 +133,9 @@ function runChild(file: string, timeoutMs: number): Promise<ChildRun> {
       // Whatever the bench left behind in its group (a redis-server it did not stop) goes too.
       killGroup(child.pid, 'SIGKILL');
       const cpu1 = cpuJiffies();
+      const jiffies = Math.max(1, cpu1.total - cpu0.total);
+      clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+      const benchCpuSec = childrenCpuSeconds(times);
       load.end = os.loadavg()[0]!;
       load.max = Math.max(load.max, load.end);
       const text = Buffer.concat(chunks).toString();
@@ -134,7 +158,13 @@ function runChild(file: string, timeoutMs: number): Promise<ChildRun> {
         timedOut,
         wallMs: Math.round(performance.now() - t0),
         loadavg1: { start: round(load.start), max: round(load.max), end: round(load.end) },
-        machineCpuBusyPct: round(((cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total)) * 100, 1),
+        machineCpuBusyPct: round(((cpu1.busy - cpu0.busy) / jiffies) * 100, 1),
+        benchCpuSec: benchCpuSec === null ? null : round(benchCpuSec),
+        othersCpuPct:
+          benchCpuSec === null
+            ? null
+            : round(Math.max(0, (cpu1.busy - cpu0.busy - benchCpuSec * clockTicks) / jiffies) * 100, 1),
+        stealPct: round(((cpu1.steal - cpu0.steal) / jiffies) * 100, 1),
         ...(error === undefined ? {} : { error }),
       });
     };
@@ -170,6 +200,9 @@ async function main(): Promise<number> {
         wallMs: 0,
         loadavg1: { start: 0, max: 0, end: 0 },
         machineCpuBusyPct: 0,
+        benchCpuSec: null,
+        othersCpuPct: null,
+        stealPct: 0,
         error: 'skipped: out of time',
       };
       continue;
@@ -179,7 +212,7 @@ async function main(): Promise<number> {
     results[bench.key] = json;
     runs[bench.key] = run;
     progress(
-      `── ${bench.file}: ${run.error ?? 'ok'} in ${run.wallMs} ms; load ${run.loadavg1.start} → max ${run.loadavg1.max}; machine CPU ${run.machineCpuBusyPct}% busy`,
+      `── ${bench.file}: ${run.error ?? 'ok'} in ${run.wallMs} ms; load ${run.loadavg1.start} → max ${run.loadavg1.max}; machine CPU ${run.machineCpuBusyPct}% busy, ${run.othersCpuPct ?? '?'}% of it other processes`,
     );
   }
   const typed = results as unknown as BenchResults;
