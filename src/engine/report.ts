@@ -1,11 +1,4 @@
-import {
-  type Facts,
-  type Incident,
-  type TimelineEvent,
-  VERDICT_SYMBOLS,
-  type Verdict,
-  type VerdictStatus,
-} from './types.ts';
+import { type Facts, type Incident, type TimelineEvent, VERDICT_SYMBOLS, type Verdict } from './types.ts';
 
 /**
  * The post-incident report, as Markdown (GitHub-flavoured tables). Everything that came from
@@ -27,13 +20,16 @@ export function renderReport(incident: Incident, timeline: readonly TimelineEven
 
 /** Inline Markdown text: HTML and Markdown punctuation escaped, line breaks as `<br>`. */
 function text(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/[\\`*_[\]|~]/g, '\\$&')
-    .replace(/\r\n|\r|\n/g, '<br>')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return (
+    s
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/[\\`*_[\]|~]/g, '\\$&')
+      .replace(/\r\n|\r|\n/g, '<br>')
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes (an ESC in a label would reach a terminal)
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `&#${c.charCodeAt(0)};`)
+  );
 }
 
 /** A code span that survives any content: a fence longer than any backtick run inside. */
