@@ -1,42 +1,13 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getToken } from './api.js';
+// Served from the engine's list (src/engine/types.ts): EventSource only delivers named listeners.
+import { EVENT_TYPES } from './event-types.js';
 
 /**
  * Live events over Server-Sent Events. The browser's EventSource resumes by itself with
  * `Last-Event-ID` after a dropped connection; when the server answered with an error instead
  * (EventSource then gives up), this opens a new one after a backoff, resuming with `?lastEventId=`.
  */
-
-/** Every timeline event type (src/engine/types.ts): EventSource only delivers named listeners. */
-export const EVENT_TYPES = [
-  'incident.opened',
-  'incident.status',
-  'incident.acknowledged',
-  'incident.resolved',
-  'alert.refired',
-  'alert.resolved',
-  'diagnostic.started',
-  'diagnostic.finished',
-  'decision.made',
-  'remediation.queued',
-  'remediation.awaiting_approval',
-  'remediation.approved',
-  'remediation.rejected',
-  'remediation.started',
-  'remediation.succeeded',
-  'remediation.failed',
-  'remediation.outcome_unknown',
-  'remediation.dry_run',
-  'remediation.skipped',
-  'remediation.verified',
-  'step.completed',
-  'notification.sent',
-  'notification.failed',
-  'escalation.scheduled',
-  'escalation.fired',
-  'escalation.cancelled',
-  'note',
-];
 
 const MAX_BACKOFF_MS = 30_000;
 

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type RequestHandler, Router } from 'express';
+import { EVENT_TYPES } from '../../engine/types.ts';
 import type { ApiDeps } from '../app.ts';
 import { authEnabled, requireScope } from '../auth.ts';
 
@@ -118,6 +119,13 @@ export function consoleRoutes(deps: ApiDeps): Router {
       );
     });
   }
+
+  // The timeline event types, from the engine's one list (EventSource only delivers named events).
+  const eventTypesModule = `export const EVENT_TYPES = ${JSON.stringify(EVENT_TYPES)};\n`;
+  router.get('/console/event-types.js', headers, (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('text/javascript').send(eventTypesModule);
+  });
 
   router.use(
     '/console',
