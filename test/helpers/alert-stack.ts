@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Incident, TimelineEvent } from '../../src/engine/types.ts';
 import { type AlertmanagerOptions, type PrivateAlertmanager, startAlertmanager } from './alertmanager.ts';
 import { call } from './api.ts';
+import { terminate } from './child-process.ts';
 import { type FirelineProcess, spawnFireline } from './fireline-process.ts';
 import { type Exporter, type PrivatePrometheus, startExporter, startPrometheus } from './prometheus.ts';
 import { type Receiver, startReceiver } from './receiver.ts';
@@ -208,12 +209,7 @@ export async function startStackFireline(opts: {
   });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) {
-      proc.child.kill('SIGTERM');
-      const timer = setTimeout(() => proc.child.kill('SIGKILL'), 15_000);
-      await proc.exited;
-      clearTimeout(timer);
-    }
+    await terminate(proc.child, 15_000);
     rmSync(dir, { recursive: true, force: true });
   };
   try {

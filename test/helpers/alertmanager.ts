@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { terminate } from './child-process.ts';
 import { freePort } from './redis-server.ts';
 
 /**
@@ -94,7 +95,6 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Priv
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-20_000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   let stopping: Promise<void> | undefined;
   const am: PrivateAlertmanager = {
@@ -108,12 +108,7 @@ export async function startAlertmanager(opts: AlertmanagerOptions): Promise<Priv
     log: () => stderr,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await terminate(child);
         rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;

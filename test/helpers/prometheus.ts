@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { terminate } from './child-process.ts';
 import { freePort } from './redis-server.ts';
 
 /**
@@ -139,7 +140,6 @@ export async function startPrometheus(
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stopping: Promise<void> | undefined;
   const url = `http://127.0.0.1:${port}`;
 
@@ -189,12 +189,7 @@ export async function startPrometheus(
     waitFor,
     stop() {
       stopping ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await terminate(child);
         rmSync(dir, { recursive: true, force: true });
       })();
       return stopping;
