@@ -129,9 +129,8 @@ function runChild(file: string, timeoutMs: number): Promise<ChildRun> {
       clearTimeout(overrun);
       clearTimeout(killer);
       clearInterval(sampler);
+      // No group kill here: once the group is empty its id may belong to someone else's.
       running = undefined;
-      // Whatever the bench left behind in its group (a redis-server it did not stop) goes too.
-      killGroup(child.pid, 'SIGKILL');
       const cpu1 = cpuJiffies();
       const jiffies = Math.max(1, cpu1.total - cpu0.total);
       clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
