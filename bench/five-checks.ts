@@ -1,6 +1,6 @@
 /**
- * The 5-diagnostic runbook shape of the pipeline overhead bench (bench/pipeline.ts
- * `benchRunbook`, copied here verbatim so that the in-process bench runs the very same steps):
+ * The 5-diagnostic runbook shape that the pipeline and in-process benches both run, so they
+ * measure the very same steps:
  * five `http_check` steps, one URL each, judged by `any_unreachable` / `all_healthy`, and a
  * decision tree that always lands on one manual step.
  */

@@ -18,12 +18,12 @@ import { performance } from 'node:perf_hooks';
 import { FlowProducer, type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createCatalog } from '../src/catalog.ts';
-import { parseRunbook } from '../src/engine/runbook-parse.ts';
 import type { Alert, TimelineEvent } from '../src/engine/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { createPipeline, type Pipeline } from '../src/pipeline.ts';
 import { QUEUE_NAMES } from '../src/queues.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
+import { compileFiveChecks, FIVE_CHECKS } from './five-checks.ts';
 import {
   type CommandStats,
   commandStats,
@@ -46,7 +46,7 @@ const N = 300;
 const STORM_ALERTS = 2000;
 const STORM_DELIVERIES_PER_ALERT = 5;
 const STORM_IN_FLIGHT = 200;
-const DIAGNOSTICS = 5;
+const DIAGNOSTICS = FIVE_CHECKS;
 const TARGET_RATIO = 1.5;
 const TARGET_PER_SEC = 400;
 const TARGET_RSS_MB = 300;
@@ -62,55 +62,6 @@ const SETTINGS: WorkerSettings = {
   remediationRatePerMinute: 1000,
   remediationConcurrency: 5,
 };
-
-function benchRunbook(baseUrl: string): string {
-  const steps = Array.from(
-    { length: DIAGNOSTICS },
-    (_, i) => `
-  - id: check_${i + 1}
-    name: Local check ${i + 1}
-    type: http_check
-    timeout: 10
-    config:
-      urls:
-        - name: local-${i + 1}
-          url: "${baseUrl}/check_${i + 1}?instance={{ alert.labels.instance }}"
-    interpret:
-      critical: any_unreachable
-      warning: "!all_healthy"
-      healthy: all_healthy`,
-  ).join('');
-  return `
-id: bench-five-checks
-name: Bench Five Checks
-severity: P3
-service: bench-service
-triggers:
-  - type: alert
-    alertName: BenchAlert
-diagnostics:${steps}
-decisionTree:
-  - condition: "diagnostics.check_1.status == 'critical'"
-    then: [look]
-    description: First check unreachable
-  - otherwise: true
-    then: [look]
-remediations:
-  - id: look
-    name: Look at the bench dashboard
-    type: manual
-    instructions: Open the bench dashboard and compare with last week.
-escalation:
-  primary: "#bench"
-`;
-}
-
-function compileBenchRunbook(baseUrl: string) {
-  const parsed = parseRunbook(benchRunbook(baseUrl), 'bench-five-checks.yaml');
-  if (!parsed.ok)
-    throw new Error(`bench runbook does not load: ${parsed.issues.map((i) => i.message).join('; ')}`);
-  return parsed.compiled;
-}
 
 function alert(instance: string, fingerprint: string): Alert {
   return {
@@ -171,7 +122,7 @@ async function startFireline(redisUrl: string, prefix: string, baseUrl: string) 
   const pipeline = createPipeline({
     redisUrl,
     prefix,
-    catalog: createCatalog([compileBenchRunbook(baseUrl)]),
+    catalog: createCatalog([compileFiveChecks(baseUrl)]),
     logger: createLogger({ level: 'silent' }),
     dryRun: false,
   });
