@@ -61,7 +61,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const now = opts.now ?? (() => new Date());
   const adapters: Adapters = { ...createAdapters(ConnectionsSchema.parse({})), ...opts.adapters };
   const deps: PipelineDeps = {
-    store: createIncidentStore({ redis, prefix: opts.prefix, now }),
+    // The global stream serves live views and SSE resumes (minutes); each incident keeps its own
+    // full timeline, so 10k events here bound Redis without losing history.
+    store: createIncidentStore({ redis, prefix: opts.prefix, now, eventsMaxLen: 10_000 }),
     safety: createSafety(redis, opts.prefix, () => now().getTime()),
     queues: createQueues(queueConnection, opts.prefix, opts.logger, opts.telemetry),
     catalog: opts.catalog,

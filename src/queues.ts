@@ -117,7 +117,15 @@ export function createQueues(
   const byName = Object.fromEntries(
     QUEUE_NAMES.map((name) => [
       name,
-      new Queue(name, { connection, prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS, telemetry }),
+      new Queue(name, {
+        connection,
+        prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        telemetry,
+        // BullMQ's per-queue event stream feeds QueueEvents, which Fireline does not use for
+        // incidents (its own timeline does that): keep it short.
+        streams: { events: { maxLen: 1000 } },
+      }),
     ]),
   ) as Record<QueueName, Queue>;
   const flows = new FlowProducer({ connection, prefix, telemetry });
