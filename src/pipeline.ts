@@ -7,6 +7,7 @@ import { createIntake, type Intake } from './producer/intake.ts';
 import { createQueues, QUEUE_NAMES, type QueueName } from './queues.ts';
 import { createRedis, type RedisClient, waitReady } from './redis.ts';
 import { effectivePrefix } from './redis-url.ts';
+import { settleWithin } from './shutdown.ts';
 import { createIncidentStore } from './store/incident-store.ts';
 import { createProgressHub, type ProgressHub } from './store/progress.ts';
 import { createSafety } from './store/safety.ts';
@@ -45,6 +46,9 @@ export interface Pipeline {
  * Wires store, queues, registries and processors on one Redis. Two connections for requests (the
  * producer role fails fast so the API can answer 503), one per worker, one subscriber.
  */
+/** How long each closing step may take before shutdown goes on without it. */
+const CLOSE_STEP_MS = 3000;
+
 export function createPipeline(options: PipelineOptions): Pipeline {
   // On a Redis Cluster every key, store and BullMQ alike, must share one hash slot.
   const { prefix, wrapped } = effectivePrefix(options.redisUrl, options.prefix);
@@ -106,9 +110,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     close(deadlineMs = 10_000) {
       closing ??= (async () => {
         await Promise.all(running.map((w) => w.close(deadlineMs)));
-        await progress.close();
-        await deps.queues.close();
-        await adapters.close();
+        // Each step is bounded: with Redis gone, a close may wait forever for a reply.
+        const log = options.logger;
+        await settleWithin(progress.close(), CLOSE_STEP_MS, log, 'close progress hub');
+        await settleWithin(deps.queues.close(), CLOSE_STEP_MS, log, 'close queues');
+        await settleWithin(adapters.close(), CLOSE_STEP_MS, log, 'close adapters');
         // QUIT needs a live connection; with Redis gone, just stop reconnecting.
         await Promise.all(owned.map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())));
       })();

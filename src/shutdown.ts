@@ -28,3 +28,33 @@ export function untilShutdown(
     for (const signal of signals) process.on(signal, onSignal);
   });
 }
+
+/**
+ * Waits for `promise` at most `ms`: 'done' when it settled (a rejection is logged, shutdown goes
+ * on), 'late' when it did not. Shutdown steps use it so one hung close cannot keep a process up.
+ */
+export async function settleWithin(
+  promise: Promise<unknown>,
+  ms: number,
+  logger: Logger,
+  step: string,
+): Promise<'done' | 'late'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => {
+    timer = setTimeout(() => r('late'), ms);
+  });
+  const settled = promise.then(
+    () => 'done' as const,
+    (err: unknown) => {
+      logger.warn({ err, step }, 'shutdown step failed; going on');
+      return 'done' as const;
+    },
+  );
+  try {
+    const result = await Promise.race([settled, late]);
+    if (result === 'late') logger.warn({ step, ms }, 'shutdown step did not finish in time; going on');
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -3,6 +3,7 @@ import { trace } from '@opentelemetry/api';
 import { type Job, type Telemetry, Worker, type WorkerOptions } from 'bullmq';
 import { QUEUES, type QueueName } from '../queues.ts';
 import type { RedisClient } from '../redis.ts';
+import { settleWithin } from '../shutdown.ts';
 import { SPAN_ATTRIBUTES } from '../telemetry.ts';
 import { createCoordinatorProcessor } from './coordinator.ts';
 import { createDecisionProcessor } from './decision.ts';
@@ -61,6 +62,9 @@ function withSpanIds(processor: Processor): Processor {
     return processor(job, token, signal);
   };
 }
+
+/** How long cancelled jobs get to wind down before shutdown stops waiting for them. */
+const CANCEL_GRACE_MS = 3000;
 
 export interface RunningWorkers {
   workers: Worker[];
@@ -137,20 +141,26 @@ export async function startWorkers(
     workers,
     close(deadlineMs) {
       closing ??= (async () => {
-        let timer: NodeJS.Timeout | undefined;
-        const deadline = new Promise<'late'>((r) => {
-          timer = setTimeout(() => r('late'), deadlineMs);
-        });
-        const graceful = Promise.all(workers.map((w) => w.close())).then(() => 'done' as const);
-        if ((await Promise.race([graceful, deadline])) === 'late') {
+        const log = deps.logger;
+        const graceful = Promise.all(workers.map((w) => w.close()));
+        if ((await settleWithin(graceful, deadlineMs, log, 'finish active jobs')) === 'late') {
           // Abort the signals of active jobs: executors kill their processes and sockets, and the
           // jobs go back to the queue for another worker.
-          deps.logger.warn({ deadlineMs }, 'active jobs did not finish in time; cancelling them');
           for (const w of workers) w.cancelAllJobs('shutdown');
-          await graceful;
+          if ((await settleWithin(graceful, CANCEL_GRACE_MS, log, 'cancel active jobs')) === 'late') {
+            // Nothing more to wait for (Redis is gone, say): drop the connections so the process
+            // can exit; stalled jobs move to another worker once their locks expire.
+            await settleWithin(
+              Promise.all(workers.map((w) => w.disconnect())),
+              CANCEL_GRACE_MS,
+              log,
+              'disconnect workers',
+            );
+            for (const c of connections) c.disconnect();
+            return;
+          }
         }
-        clearTimeout(timer);
-        await Promise.all(connections.map((c) => c.quit()));
+        await Promise.all(connections.map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())));
       })();
       return closing;
     },

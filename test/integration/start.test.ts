@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisAnswers } from '../../src/redis-launcher.ts';
 import { type FirelineProcess, spawnFireline } from '../helpers/fireline-process.ts';
-import { freePort } from '../helpers/redis-server.ts';
+import { freePort, startRedis } from '../helpers/redis-server.ts';
 
 describe('fireline start (npm start) on a machine with no Redis at the configured address', () => {
   const procs: FirelineProcess[] = [];
@@ -74,6 +74,31 @@ describe('fireline start (npm start) on a machine with no Redis at the configure
     expect(out).not.toMatch(/secret/);
     const plain = p.lines.filter((l) => !l.startsWith('{'));
     expect(plain.join('\n'), 'no unhandled crash: human lines carry no stack frames').not.toMatch(/^\s+at /m);
+  });
+
+  it('exits on SIGTERM even when Redis has gone away', async () => {
+    const redis = await startRedis();
+    try {
+      const p = spawnFireline(['start', '--role', 'worker'], {
+        REDIS_URL: redis.url,
+        FIRELINE_RUNBOOKS: 'runbooks',
+        FIRELINE_SHUTDOWN_TIMEOUT_MS: '1000',
+      });
+      procs.push(p);
+      await p.waitForLine(/workers started/);
+      redis.process.kill('SIGKILL');
+      await new Promise((r) => redis.process.once('exit', r));
+      const asked = Date.now();
+      p.child.kill('SIGTERM');
+      const code = await Promise.race([
+        p.exited,
+        new Promise((r) => setTimeout(() => r('still running'), 20_000)),
+      ]);
+      expect(code, p.lines.slice(-5).join('\n')).toBe(0);
+      expect(Date.now() - asked).toBeLessThan(20_000);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('names a bad variable and exits 1', async () => {
