@@ -80,8 +80,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   const parsed = ConfigSchema.safeParse(known);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map(
-    (i) => `${String(i.path[0])}=${JSON.stringify(known[String(i.path[0])])}: ${i.message}`,
-  );
+  const lines = parsed.error.issues.map((i) => {
+    const name = String(i.path[0]);
+    return `${name}=${JSON.stringify(shown(name, known[name]))}: ${i.message}`;
+  });
   throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+}
+
+/** A value as an error message may show it: secrets hidden, credentials cut out of URLs. */
+function shown(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return value;
+  if (/TOKEN|SECRET|PASSWORD/.test(name)) return `<${value.length} characters, hidden>`;
+  return value.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -23,18 +23,24 @@ export async function runStart({ values, io }: CommandContext): Promise<number> 
   const logger = createLogger({ level: config.LOG_LEVEL });
   try {
     const redis = await resolveRedis(config, join(config.FIRELINE_DATA_DIR, 'redis'), logger);
-    const fireline = await startFireline(config, logger, redis, { role, queues }).catch(
-      async (err: unknown) => {
-        await redis.stop();
-        throw err;
-      },
+    const starting = startFireline(config, logger, redis, { role, queues }).catch(async (err: unknown) => {
+      await redis.stop();
+      throw err;
+    });
+    // Listen for signals before starting: a SIGTERM during start-up waits for it, then stops.
+    // A start that failed has nothing to stop; its error is reported below, where it is awaited.
+    const started = starting.then(
+      (f) => f,
+      () => undefined,
     );
+    const stopped = untilShutdown(['SIGINT', 'SIGTERM'], logger, async () => (await started)?.stop());
+    const fireline = await starting;
     const ids = fireline.pipeline.deps.catalog.all().map((c) => c.runbook.id);
     const tokens = Boolean(
       config.FIRELINE_INGEST_TOKEN || config.FIRELINE_OPERATOR_TOKEN || config.FIRELINE_VIEWER_TOKEN,
     );
     io.stdout.write(banner(fireline, role, redis, ids, tokens));
-    await untilShutdown(['SIGINT', 'SIGTERM'], logger, () => fireline.stop());
+    await stopped;
     return 0;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
