@@ -63,8 +63,6 @@ export interface ActionOutcome {
 export interface ActionExecutor<C> {
   readonly type: ActionType;
   readonly configSchema: z.ZodType<C>;
-  /** Whether a second run changes nothing more, so that a failed attempt may be retried. */
-  idempotent(config: C): boolean;
   run(config: C, ctx: ActionContext): Promise<ActionOutcome>;
 }
 

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKubernetesActions } from '../../src/adapters/actions/kubernetes.ts';
 import type { ActionContext } from '../../src/adapters/types.ts';
 import { ConnectionsSchema } from '../../src/connections.ts';
+import { ActionSchema, isIdempotent } from '../../src/engine/runbook-schema.ts';
 import { adapterFailure } from '../helpers/adapter-error.ts';
 import { createKubectlStandIn, type KubectlStandIn } from '../helpers/kubectl-stand-in.ts';
 
@@ -19,7 +20,6 @@ function actions(connection: { context?: string; kubeconfig?: string } = {}) {
     restart: (c: Record<string, unknown>, ctx = live()) => restart.run(restart.configSchema.parse(c), ctx),
     scale: (c: Record<string, unknown>, ctx = live()) => scale.run(scale.configSchema.parse(c), ctx),
     rollback: (c: Record<string, unknown>, ctx = live()) => rollback.run(rollback.configSchema.parse(c), ctx),
-    idempotent: (c: Record<string, unknown>) => scale.idempotent(scale.configSchema.parse(c)),
   };
 }
 const live = (): ActionContext => ({ signal: new AbortController().signal, dryRun: false });
@@ -72,8 +72,9 @@ describe('kubernetes actions through kubectl', () => {
       ['scale', 'deployment/api', '-n', 'prod', '--replicas=4'],
       ['scale', 'deployment/api', '-n', 'prod', '--replicas=8'],
     ]);
-    expect(k.idempotent({ ...api, replicas: 4, maxReplicas: 10 })).toBe(true);
-    expect(k.idempotent({ ...api, by: 1, maxReplicas: 10 })).toBe(false);
+    const scaleUp = (config: Record<string, unknown>) => ActionSchema.parse({ type: 'scale_up', config });
+    expect(isIdempotent(scaleUp({ ...api, replicas: 4, maxReplicas: 10 }))).toBe(true);
+    expect(isIdempotent(scaleUp({ ...api, by: 1, maxReplicas: 10 }))).toBe(false);
   });
 
   it('scale_up by +N: reads spec.replicas, then scales to min(current + N, maxReplicas)', async () => {

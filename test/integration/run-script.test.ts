@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActionRegistry } from '../../src/adapters/actions/registry.ts';
 import { type RunScriptConfig, runScriptAction } from '../../src/adapters/actions/run-script.ts';
+import { ActionSchema, isIdempotent } from '../../src/engine/runbook-schema.ts';
 import { AdapterError } from '../../src/errors.ts';
 
 let dir: string;
@@ -76,8 +77,9 @@ describe('run_script (command form)', () => {
   });
 
   it('is idempotent only when the config says so', () => {
-    expect(runScriptAction.idempotent(cfg({ command: ['true'] }))).toBe(false);
-    expect(runScriptAction.idempotent(cfg({ command: ['true'], idempotent: true }))).toBe(true);
+    const runScript = (config: Record<string, unknown>) => ActionSchema.parse({ type: 'run_script', config });
+    expect(isIdempotent(runScript({ command: ['true'] }))).toBe(false);
+    expect(isIdempotent(runScript({ command: ['true'], idempotent: true }))).toBe(true);
   });
 });
 
@@ -100,9 +102,8 @@ describe('run_script (sql form)', () => {
 describe('action registry', () => {
   const registry = createActionRegistry();
 
-  it('runs run_script on a raw config and reads its idempotency', async () => {
+  it('runs run_script on a raw config', async () => {
     expect(registry.types()).toEqual(['run_script']);
-    expect(registry.idempotent('run_script', { command: ['true'], idempotent: true })).toBe(true);
     const outcome = await registry.run('run_script', { command: ['printf', 'ok'] }, live());
     expect(outcome).toMatchObject({ dryRun: false, output: 'ok' });
   });
@@ -111,6 +112,8 @@ describe('action registry', () => {
     await expect(registry.run('rollback', { deployment: 'api', namespace: 'prod' }, live())).rejects.toThrow(
       "registry: no executor for action type 'rollback' in this build",
     );
-    expect(() => registry.idempotent('run_script', { command: [] })).toThrow(/^run_script: invalid config: /);
+    await expect(registry.run('run_script', { command: [] }, live())).rejects.toThrow(
+      /^run_script: invalid config: /,
+    );
   });
 });

@@ -70,7 +70,6 @@ export function createFlushCacheAction(
   return {
     type: 'flush_cache',
     configSchema: FlushCacheConfigSchema,
-    idempotent: () => true,
     async run(config: FlushCacheConfig, ctx: ActionContext): Promise<ActionOutcome> {
       if (closing)
         throw new AdapterError('flush_cache', 'the cache clients are closed', { retryable: false });

@@ -60,7 +60,6 @@ export function createKubernetesActions(
   const restart: ActionExecutor<RestartConfig> = {
     type: 'restart_service',
     configSchema: RestartConfigSchema,
-    idempotent: () => false,
     async run(config, ctx) {
       const ran = await kubectl('restart_service', config, ['rollout', 'restart'], [], ctx);
       return outcome(ctx, ran, `restart ${describe(config)}`, `restarted ${describe(config)}`);
@@ -70,7 +69,6 @@ export function createKubernetesActions(
   const rollback: ActionExecutor<RollbackConfig> = {
     type: 'rollback',
     configSchema: RollbackConfigSchema,
-    idempotent: () => false,
     async run(config, ctx) {
       const revision = config.toRevision === undefined ? [] : [`--to-revision=${config.toRevision}`];
       const ran = await kubectl('rollback', config, ['rollout', 'undo'], revision, ctx);
@@ -87,7 +85,6 @@ export function createKubernetesActions(
   const scale: ActionExecutor<ScaleConfig> = {
     type: 'scale_up',
     configSchema: ScaleConfigSchema,
-    idempotent: (config) => config.replicas !== undefined,
     async run(config, ctx) {
       let wanted = config.replicas ?? 0;
       let from = '';

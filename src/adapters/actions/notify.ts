@@ -21,7 +21,6 @@ export function createNotifyAction(notifiers: NotifierRegistry): ActionExecutor<
   return {
     type: 'notify',
     configSchema: NotifyConfigSchema,
-    idempotent: () => true,
     async run(config: NotifyConfig, ctx: ActionContext): Promise<ActionOutcome> {
       const address = parseNotifyAddress(config.channel);
       const text = config.message ?? 'A runbook step asked to notify this channel.';

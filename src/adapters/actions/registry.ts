@@ -15,14 +15,8 @@ export type AnyActionExecutor = ActionExecutor<unknown>;
 /** The actions this build ships. A new action type is a file and a line here. */
 export const defaultActionExecutors: readonly AnyActionExecutor[] = [runScriptAction];
 
-/** The action executors by type, and ways to ask and run one on a rendered config. */
+/** The action executors by type, and a way to run one on a rendered config. */
 export interface ActionRegistry extends Registry<ActionType, AnyActionExecutor> {
-  /**
-   * Whether the action may be retried after a failed attempt.
-   *
-   * @throws AdapterError (not retryable) for an unknown type or a config that does not fit.
-   */
-  idempotent(type: string, config: unknown): boolean;
   /**
    * Validates `config` with the executor's schema and runs it (or describes it, in a dry run).
    *
@@ -43,10 +37,6 @@ export function createActionRegistry(
   };
   return {
     ...registry,
-    idempotent(type, config) {
-      const { executor, parsed } = resolve(type, config);
-      return executor.idempotent(parsed);
-    },
     async run(type, config, ctx) {
       const { executor, parsed } = resolve(type, config);
       return executor.run(parsed, ctx);

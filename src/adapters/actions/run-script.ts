@@ -42,7 +42,6 @@ export function createRunScriptAction(options: RunScriptOptions = {}): ActionExe
   return {
     type: 'run_script',
     configSchema: RunScriptConfigSchema,
-    idempotent: (config) => config.idempotent,
     async run(config: RunScriptConfig, ctx: ActionContext): Promise<ActionOutcome> {
       if ('sql' in config) return runSql(config, ctx, options);
       const command = config.command;
