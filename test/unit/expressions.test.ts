@@ -267,3 +267,62 @@ describe('FACTS_BY_TYPE', () => {
     });
   });
 });
+
+describe('evaluateBool fast path agrees with CEL', () => {
+  const scope: ExpressionScope = {
+    variables: {
+      x: { type: 'dyn' },
+      n: { type: 'double' },
+      m: { type: 'map' },
+    },
+  };
+  const expressions = [
+    'x >= 90',
+    '90 < x',
+    'x == 1.5',
+    'x != 0',
+    "x == 'critical'",
+    "x != 'a'",
+    'x == true',
+    'x != null',
+    'x == null',
+    '!x',
+    'x && n > 1',
+    'x || n <= 1',
+    "m.s in ['a', 'b']",
+    "m['k-1'].v == 3",
+    'm.s == null',
+    'n >= 70 && n < 90',
+  ];
+  const values: unknown[] = [
+    0,
+    -0,
+    1.5,
+    90,
+    96.4,
+    Number.NaN,
+    'critical',
+    'a',
+    true,
+    false,
+    null,
+    [1],
+    {},
+    new Map([['s', 'a']]),
+    Object.create({ s: 'a' }),
+  ];
+  const cases = expressions.flatMap((source) =>
+    values.flatMap((value) => [
+      { source, vars: { x: value, n: value, m: { s: value, 'k-1': { v: value } } } },
+      { source, vars: { x: value, n: 2, m: value } },
+    ]),
+  );
+  it.each(cases)('$source', ({ source, vars }) => {
+    const expr = compiled(source, scope);
+    const cel = expr.evaluate(vars);
+    const expected =
+      cel.ok && typeof cel.value === 'boolean' ? { ok: true, value: cel.value } : { ok: false };
+    const got = evaluateBool(expr, vars);
+    expect(got.ok ? { ok: true, value: got.value } : { ok: false }).toEqual(expected);
+  });
+});
