@@ -97,16 +97,18 @@ export function createIntake(deps: PipelineDeps): Intake {
           );
           return { outcome: 'opened', runbookId: runbook.id, incidentId: incident.id };
         }
-        const existing = await deps.store.get(opened.incidentId);
-        await deps.store.appendEvent(opened.incidentId, {
-          type: 'alert.refired',
-          actor,
-          message: `Alert fired again (fingerprint ${alert.fingerprint})`,
-          data: { fingerprint: alert.fingerprint, startsAt: alert.startsAt },
-        });
+        // A re-sent notification (repeat_interval, an HA twin) is not news: only a new firing
+        // (another pod of a groupBy incident, or the alert firing again) goes on the timeline.
+        if (!opened.repeat)
+          await deps.store.appendEvent(opened.incidentId, {
+            type: 'alert.refired',
+            actor,
+            message: `Alert fired again (fingerprint ${alert.fingerprint})`,
+            data: { fingerprint: alert.fingerprint, startsAt: alert.startsAt },
+          });
         // An earlier delivery may have opened the incident and then failed to add its trigger job
         // (we answered 503, the sender retried): adding it again heals that; the id makes it a no-op.
-        if (existing?.status === 'triggered')
+        if (opened.status === 'triggered')
           await deps.queues.add(
             'trigger',
             { incidentId: opened.incidentId },

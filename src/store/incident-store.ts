@@ -56,13 +56,15 @@ export interface IncidentStore {
   /**
    * Atomic dedup: when `incident.key` names an open incident, `{ created: false, incidentId }`;
    * else the incident, its indexes, its dedup key and its `opened` event are written at once.
-   * Either way the alert's fingerprint joins the firing set of the incident it lands on.
+   * Either way the alert's fingerprint and startsAt join the incident's firing set; `repeat` says
+   * the incident already had that firing (a re-sent notification), `status` is its status.
    */
   openIncident(
     incident: Incident,
     opened: NewEvent,
   ): Promise<
-    { created: true; incident: Incident; event: TimelineEvent } | { created: false; incidentId: string }
+    | { created: true; incident: Incident; event: TimelineEvent }
+    | { created: false; incidentId: string; repeat: boolean; status: IncidentStatus }
   >;
   get(id: string): Promise<Incident | null>;
   /** The open incident for a dedup key, if any. */
@@ -189,9 +191,16 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
         createdMs,
         keys.prefix,
         incident.alert.fingerprint,
+        incident.alert.startsAt,
         ...encodeIncident(incident), // the script sets updatedAt to the event's time
       ]);
-      if (reply[0] === 'exists') return { created: false, incidentId: reply[1]! };
+      if (reply[0] === 'exists')
+        return {
+          created: false,
+          incidentId: reply[1]!,
+          repeat: reply[2] === 'same',
+          status: reply[3] as IncidentStatus,
+        };
       if (reply[0] === 'conflict') throw new InvalidOperationError(`incident ${incident.id} already exists`);
       if (!event) throw new Error(`unexpected store reply ${reply[0]} opening incident ${incident.id}`);
       return { created: true, incident: { ...incident, updatedAt: at.toISOString() }, event };
@@ -317,7 +326,7 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
 
     async stopFiring(id, fingerprint) {
       const key = keys.firing(id);
-      const [removed, count] = (await redis.multi().srem(key, fingerprint).scard(key).exec()) as [
+      const [removed, count] = (await redis.multi().hdel(key, fingerprint).hlen(key).exec()) as [
         [Error | null, number],
         [Error | null, number],
       ];

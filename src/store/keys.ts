@@ -17,7 +17,7 @@ export interface StoreKeys {
   incident(id: string): string;
   /** Stream: the incident's timeline, one entry per event. */
   timeline(id: string): string;
-  /** Set: fingerprints of the alerts still firing for the incident (groupBy makes several). */
+  /** Hash: fingerprint → startsAt of the alerts still firing for the incident (groupBy makes several). */
   firing(id: string): string;
   /** Sorted set of every incident id, scored by creation time (ms). */
   incidents: string;

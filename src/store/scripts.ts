@@ -43,24 +43,28 @@ const lua = (body: string): LuaScript => withSha(`${EMIT}\n${body}`);
 
 /**
  * Open an incident unless its dedup key names an open one; either way the alert's fingerprint is
- * recorded as firing for the incident it lands on (one round trip per delivery).
+ * recorded as firing (with its startsAt) for the incident it lands on, in one round trip. On an
+ * existing incident the reply says whether this firing is news ('new': a fingerprint or startsAt
+ * not seen) or a repeat ('same': a re-sent notification, an HA twin), and the incident's status.
  * KEYS: 4 dedup key, 5 incidents, 6 status index, 7 service index, 8 runbook index,
- * 9 severity index, 10 open index. ARGV: 6 created ms, 7 prefix, 8 fingerprint, 9… hash fields
- * and values.
+ * 9 severity index, 10 open index. ARGV: 6 created ms, 7 prefix, 8 fingerprint, 9 startsAt,
+ * 10… hash fields and values.
  */
 export const OPEN = lua(`
 local existing = redis.call('GET', KEYS[4])
 if existing then
   local status = redis.call('HGET', ARGV[7] .. ':incident:' .. existing, 'status')
   if status and status ~= 'resolved' then
-    redis.call('SADD', ARGV[7] .. ':incident:' .. existing .. ':firing', ARGV[8])
-    return {'exists', existing}
+    local firing = ARGV[7] .. ':incident:' .. existing .. ':firing'
+    local seen = redis.call('HGET', firing, ARGV[8])
+    redis.call('HSET', firing, ARGV[8], ARGV[9])
+    return {'exists', existing, seen == ARGV[9] and 'same' or 'new', status}
   end
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'conflict'} end
 redis.call('SET', KEYS[4], ARGV[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 9))
-redis.call('SADD', ARGV[7] .. ':incident:' .. ARGV[1] .. ':firing', ARGV[8])
+redis.call('HSET', KEYS[1], unpack(ARGV, 10))
+redis.call('HSET', ARGV[7] .. ':incident:' .. ARGV[1] .. ':firing', ARGV[8], ARGV[9])
 for i = 5, 10 do redis.call('ZADD', KEYS[i], ARGV[6], ARGV[1]) end
 return emit()
 `);

@@ -97,8 +97,9 @@ describe('pipeline on a 3-master Redis Cluster', () => {
     const counts = await pipeline!.deps.queues.byName.diagnostics.getJobCounts();
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     expect(total, `diagnostic jobs ${JSON.stringify(counts)}`).toBe(1);
+    // The same firing delivered again is a repeat, not news: the timeline does not fill with copies.
     const refired = (await pipeline!.deps.store.timeline(id)).filter((e) => e.type === 'alert.refired');
-    expect(refired).toHaveLength(49);
+    expect(refired).toHaveLength(0);
     await expectNoCrossSlot(pipeline!, log);
   });
 
