@@ -170,6 +170,7 @@ describe('slack text', () => {
   it.each([
     ['json.used_pct >= 90', { json: { used_pct: 96 } }, 'json.used_pct = 96'],
     ["status == 'critical' && value > 2", { status: 'x', value: 3 }, 'status = x, value = 3'],
+    ['value > 2', { value: 6.014285714285705 }, 'value = 6.014'],
     ['size(lines) > 0', { lines: ['a'] }, ''],
     ['missing > 1', {}, ''],
     ['a > 1 && b > 1 && c > 1 && d > 1', { a: 1, b: 2, c: 3, d: 4 }, 'a = 1, b = 2, c = 3'],

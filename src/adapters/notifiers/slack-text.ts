@@ -45,9 +45,14 @@ export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-/** A value as compact text: strings as they are, the rest as JSON. */
+/**
+ * A value as compact text: strings as they are, numbers to at most 3 decimals (a responder reads
+ * `6.014`, not `6.014285714285705`), the rest as JSON.
+ */
 export function compactValue(value: unknown): string {
   if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value))
+    return String(Math.round(value * 1000) / 1000);
   // Facts and rationale values come from JSON, so stringify cannot meet a cycle or a BigInt.
   return JSON.stringify(value) ?? String(value);
 }
