@@ -8,18 +8,22 @@ import { slackSignature } from '../../src/producer/slack-signature.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
+import { startReceiver } from '../helpers/receiver.ts';
 
 const redisUrl = inject('redisUrl');
 const SECRET = 'slack-signing-secret';
 const auth = { operatorToken: 'op' };
 
 /** A block_actions payload as Slack sends it when `user` clicks one button. */
+let responseUrl = '';
+
 function clicked(actionId: string, value: string, user = { id: 'U024BE7LH', username: 'alice' }) {
   return {
     type: 'block_actions',
     user: { ...user, team_id: 'T0001' },
     team: { id: 'T0001', domain: 'acme' },
-    response_url: 'https://hooks.slack.com/actions/T0001/1/abc',
+    // A local receiver stands in for Slack's response_url (Slack's servers cannot be reached here).
+    response_url: responseUrl,
     actions: [{ type: 'button', action_id: actionId, block_id: 'approval', value, action_ts: '1.2' }],
   };
 }
@@ -27,13 +31,18 @@ function clicked(actionId: string, value: string, user = { id: 'U024BE7LH', user
 describe('Slack interactivity', () => {
   let pipeline: Pipeline | undefined;
   const servers: ApiServer[] = [];
+  const receivers: Awaited<ReturnType<typeof startReceiver>>[] = [];
   afterEach(async () => {
     for (const s of servers.splice(0)) await s.close();
+    for (const r of receivers.splice(0)) await r.close();
     await pipeline?.close(5000);
     pipeline = undefined;
   });
 
   async function setup(extra: Partial<ApiDeps> = { slackSigningSecret: SECRET }) {
+    const slack = await startReceiver();
+    receivers.push(slack);
+    responseUrl = `${slack.url}/actions/T0001/1/abc`;
     const marker = actionMarker();
     pipeline = await testPipeline(redisUrl, [apiRunbook({ marker: marker.path })]);
     await pipeline.startWorkers(FAST_WORKERS);
@@ -45,7 +54,7 @@ describe('Slack interactivity', () => {
     });
     const id = opened.body.incidentId as string;
     await eventsUntil(pipeline, id, (e) => e.type === 'remediation.succeeded');
-    return { url: api.url, id, marker };
+    return { url: api.url, id, marker, slack };
   }
 
   /** Posts `payload` form-encoded, signed with `secret` at `timestamp` (Unix seconds). */
@@ -73,13 +82,15 @@ describe('Slack interactivity', () => {
     (await pipeline!.deps.store.get(id))?.plan.find((s) => s.stepId === stepId);
 
   it('a signed Approve click approves the step as the Slack user and the fix runs', async () => {
-    const { url, id, marker } = await setup();
+    const { url, id, marker, slack } = await setup();
     const res = await send(url, clicked('approve', slackActionValue(id, 'rollback_deployment')));
     expect(res.status, res.text).toBe(200);
-    expect(res.json).toMatchObject({
-      response_type: 'ephemeral',
-      text: `Approved by <@U024BE7LH>: Roll back (rollback_deployment) on incident ${id}`,
-    });
+    const answer = `Approved by <@U024BE7LH>: Roll back (rollback_deployment) on incident ${id}`;
+    expect(res.json).toMatchObject({ response_type: 'ephemeral', text: answer });
+    // Slack shows the clicker only what is posted to response_url.
+    await expect
+      .poll(() => slack.received.map((r) => [r.path, JSON.parse(r.body).text]))
+      .toEqual([['/actions/T0001/1/abc', answer]]);
     await eventsUntil(
       pipeline!,
       id,

@@ -20,7 +20,11 @@ const PayloadSchema = z.object({
   type: z.string(),
   user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional() }),
   actions: z.array(z.object({ action_id: z.string(), value: z.string().optional() })).default([]),
+  /** Where Slack shows our answer to the clicker: it ignores the HTTP response's body for buttons. */
+  response_url: z.string().url().optional(),
 });
+
+const RESPONSE_URL_TIMEOUT_MS = 5000;
 
 /** `slack:U123 (alice)`: the Slack user id is what Slack signed; the name is for people. */
 function actorOf(user: z.infer<typeof PayloadSchema>['user']): string {
@@ -88,10 +92,30 @@ export function slackRoutes(deps: ApiDeps): Router {
           if (text) texts.push(text);
         }
       if (texts.length === 0) return res.status(200).end();
-      res.json({ response_type: 'ephemeral', replace_original: false, text: texts.join('\n') });
+      const answer = { response_type: 'ephemeral', replace_original: false, text: texts.join('\n') };
+      res.json(answer);
+      // Slack shows a button click's answer only when it is posted to response_url (a URL Slack
+      // signed into the payload); after the 200, so the 3-second acknowledgement is never late.
+      if (payload.response_url) void postAnswer(payload.response_url, answer);
     },
   );
   router.use(redisErrorsAs503(deps));
+
+  async function postAnswer(url: string, answer: object): Promise<void> {
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(answer),
+        signal: AbortSignal.timeout(RESPONSE_URL_TIMEOUT_MS),
+      });
+      if (!res.ok)
+        deps.logger.warn({ status: res.status }, 'Slack did not take the answer to a button click');
+    } catch (err) {
+      // The approval itself is done and on the timeline; only Slack's echo of it is lost.
+      deps.logger.warn({ err }, 'could not post the answer to a Slack button click');
+    }
+  }
 
   /** Approves or rejects one step; a refusal is a message for the clicker, never a 5xx. */
   async function handleAction(
