@@ -36,7 +36,8 @@ export async function redisAnswers(url: string, timeoutMs = 500): Promise<boolea
   }
 }
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback, chosen by the kernel. */
+export async function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
@@ -78,7 +79,7 @@ export async function resolveRedis(
   args.push('--maxmemory-policy', 'noeviction', '--save', '', '--daemonize', 'no');
   let child: ChildProcess;
   try {
-    child = await startServer(args);
+    child = await spawnRedisServer(args);
   } catch (err) {
     throw new ConfigError(
       [
@@ -103,7 +104,8 @@ export async function resolveRedis(
   };
 }
 
-function startServer(args: string[]): Promise<ChildProcess> {
+/** Starts `redis-server` with `args`; resolves once it accepts connections (its output drained). */
+export function spawnRedisServer(args: string[]): Promise<ChildProcess> {
   return new Promise((ok, fail) => {
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
