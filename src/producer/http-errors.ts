@@ -1,8 +1,9 @@
 import { STATUS_CODES } from 'node:http';
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { FirelineError, InvalidOperationError, NotFoundError, RunbookValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import type { ApiDeps } from './app.ts';
 
 /** One failing field of a request: `alerts.0.labels`, and what was wrong. */
 export interface FieldError {
@@ -99,5 +100,29 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       });
     logger.error({ err, method: req.method, path: req.path }, 'request failed');
     sendProblem(res, 500, 'Internal Server Error', 'the request failed on the server; see the Fireline logs');
+  };
+}
+
+/** Answers 503 before touching Redis when the request connection is down (it never queues). */
+export function requireRedis(deps: ApiDeps): RequestHandler {
+  return (_req, _res, next) => {
+    if (deps.pipeline.deps.redis.status !== 'ready')
+      return next(new UnavailableError('Redis is unavailable; retry shortly'));
+    next();
+  };
+}
+
+/**
+ * Last handler of a router that talks to Redis: an unexpected error while the connection is down
+ * (a command cut off mid-flight) is a 503 the client may retry, not a 500.
+ */
+export function redisErrorsAs503(deps: ApiDeps): ErrorRequestHandler {
+  return (err, _req, _res, next) => {
+    const down = deps.pipeline.deps.redis.status !== 'ready';
+    if (down && !(err instanceof FirelineError) && !(err instanceof ZodError)) {
+      deps.logger.warn({ err }, 'request failed while Redis is unavailable');
+      return next(new UnavailableError('Redis is unavailable; retry shortly'));
+    }
+    next(err);
   };
 }

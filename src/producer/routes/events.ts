@@ -5,8 +5,8 @@ import { storeKeys } from '../../store/keys.ts';
 import type { FollowHandle } from '../../store/progress.ts';
 import type { ApiDeps } from '../app.ts';
 import { requireScope } from '../auth.ts';
+import { redisErrorsAs503, requireRedis } from '../http-errors.ts';
 import { openSse } from '../sse.ts';
-import { redisErrorsAs503, requireRedis } from './incidents.ts';
 
 export { closeAllStreams } from '../sse.ts';
 

@@ -1,5 +1,5 @@
-import { type ErrorRequestHandler, type RequestHandler, Router } from 'express';
-import { ZodError, z } from 'zod';
+import { Router } from 'express';
+import { z } from 'zod';
 import type { CompiledRunbook } from '../../engine/compile.ts';
 import { renderReport } from '../../engine/report.ts';
 import { SeveritySchema } from '../../engine/runbook-schema.ts';
@@ -17,37 +17,13 @@ import {
 } from '../../workers/operations.ts';
 import { type ApiDeps, jsonBody } from '../app.ts';
 import { actorOf, requireScope } from '../auth.ts';
-import { UnavailableError } from '../http-errors.ts';
+import { redisErrorsAs503, requireRedis, UnavailableError } from '../http-errors.ts';
 
 /**
  * The operator API on incidents: list, read, timeline, report, manual trigger, and the responder
  * operations (approve/reject, complete, acknowledge, resolve), which are the ones in
  * `workers/operations.ts` so the API, the CLI and Slack buttons behave the same.
  */
-
-/** Answers 503 before touching Redis when the request connection is down (it never queues). */
-export function requireRedis(deps: ApiDeps): RequestHandler {
-  return (_req, _res, next) => {
-    if (deps.pipeline.deps.redis.status !== 'ready')
-      return next(new UnavailableError('Redis is unavailable; retry shortly'));
-    next();
-  };
-}
-
-/**
- * Last handler of a router that talks to Redis: an unexpected error while the connection is down
- * (a command cut off mid-flight) is a 503 the client may retry, not a 500.
- */
-export function redisErrorsAs503(deps: ApiDeps): ErrorRequestHandler {
-  return (err, _req, _res, next) => {
-    const down = deps.pipeline.deps.redis.status !== 'ready';
-    if (down && !(err instanceof FirelineError) && !(err instanceof ZodError)) {
-      deps.logger.warn({ err }, 'request failed while Redis is unavailable');
-      return next(new UnavailableError('Redis is unavailable; retry shortly'));
-    }
-    next(err);
-  };
-}
 
 const Id = z.string().min(1).max(200);
 const Comment = z.string().max(2000).optional();

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { setRemediationsPaused } from '../../workers/operations.ts';
 import type { ApiDeps } from '../app.ts';
 import { actorOf, requireScope } from '../auth.ts';
-import { redisErrorsAs503, requireRedis } from './incidents.ts';
+import { redisErrorsAs503, requireRedis } from '../http-errors.ts';
 
 /** The job states shown by `GET /api/v1/remediations`. */
 const COUNTED = [

@@ -4,9 +4,8 @@ import { SLACK_ACTIONS } from '../../engine/slack-actions.ts';
 import { InvalidOperationError, NotFoundError } from '../../errors.ts';
 import { approveStep, rejectStep } from '../../workers/operations.ts';
 import type { ApiDeps } from '../app.ts';
-import { sendProblem } from '../http-errors.ts';
+import { redisErrorsAs503, requireRedis, sendProblem } from '../http-errors.ts';
 import { verifySlackSignature } from '../slack-signature.ts';
-import { redisErrorsAs503, requireRedis } from './incidents.ts';
 
 /**
  * Slack interactivity: the Approve / Reject buttons of an approval message. No bearer token; the
