@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAMES } from '../src/queues.ts';
+import { QUEUE_NAMES } from '../src/queues/queues.ts';
 import { type FirelineProcess, spawnFireline } from '../test/helpers/fireline-process.ts';
 import { freePort } from '../test/helpers/redis-server.ts';
 import { alertmanagerBody, INGEST_RUNBOOK } from './ingest-fixtures.ts';

@@ -17,11 +17,11 @@ import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { FlowProducer, type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createCatalog } from '../src/catalog.ts';
+import { createCatalog } from '../src/engine/catalog.ts';
 import type { Alert, TimelineEvent } from '../src/engine/types.ts';
 import { createLogger } from '../src/logger.ts';
-import { createPipeline, type Pipeline } from '../src/pipeline.ts';
-import { QUEUE_NAMES } from '../src/queues.ts';
+import { createPipeline, type Pipeline } from '../src/process/pipeline.ts';
+import { QUEUE_NAMES } from '../src/queues/queues.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
 import { compileFiveChecks, FIVE_CHECKS } from './five-checks.ts';
 import {

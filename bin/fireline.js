@@ -4,7 +4,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { main } = await import('../src/cli.ts');
+const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
 // The command is over. A connection still retrying (Redis gone during shutdown) must not keep
 // the process alive: give output a moment to flush, then leave.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
-import { redisUrlProblem } from './redis-url.ts';
+import { redisUrlProblem } from './redis/url.ts';
 
 const Bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])

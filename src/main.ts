@@ -1,16 +1,16 @@
+import { loadConnections } from './adapters/connections.ts';
 import { createAdapters } from './adapters/index.ts';
-import { createCatalog } from './catalog.ts';
+import { hasErrors, loadRunbooks } from './adapters/runbook-files.ts';
 import type { Config } from './config.ts';
-import { loadConnections } from './connections.ts';
+import { createCatalog } from './engine/catalog.ts';
 import { formatIssue } from './engine/runbook-parse.ts';
 import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { createPipeline, type Pipeline } from './pipeline.ts';
+import { createPipeline, type Pipeline } from './process/pipeline.ts';
 import { type AuthConfig, authEnabled } from './producer/auth.ts';
-import { QUEUE_NAMES, type QueueName } from './queues.ts';
-import type { RedisTarget } from './redis-launcher.ts';
-import { hasErrors, loadRunbooks } from './runbooks.ts';
-import { startTelemetry } from './telemetry.ts';
+import { QUEUE_NAMES, type QueueName } from './queues/queues.ts';
+import type { RedisTarget } from './redis/launcher.ts';
+import { startTelemetry } from './runtime/telemetry.ts';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];

@@ -1,9 +1,9 @@
-import type { Connections } from '../connections.ts';
 import { createFlushCacheAction } from './actions/flush-cache.ts';
 import { createKubernetesActions } from './actions/kubernetes.ts';
 import { createNotifyAction } from './actions/notify.ts';
 import { type ActionRegistry, createActionRegistry } from './actions/registry.ts';
 import { createRunScriptAction } from './actions/run-script.ts';
+import type { Connections } from './connections.ts';
 import { createDatabaseQueryExecutor } from './diagnostics/database-query.ts';
 import { createLogSearchExecutor } from './diagnostics/log-search.ts';
 import { prometheusQueryExecutorFor } from './diagnostics/prometheus-query.ts';

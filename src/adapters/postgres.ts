@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import type { Connections } from '../connections.ts';
 import { AdapterError } from '../errors.ts';
+import type { Connections } from './connections.ts';
 import { abortError } from './types.ts';
 
 /**

@@ -1,4 +1,3 @@
-import { type CliIo, type CommandContext, EXIT } from '../cli.ts';
 import type { Incident, PlanStep, TimelineEvent } from '../engine/types.ts';
 import {
   apiTarget,
@@ -23,6 +22,7 @@ import {
   type IncidentPage,
   type RemediationsStatus,
 } from './format.ts';
+import { type CliIo, type CommandContext, EXIT } from './main.ts';
 import { followEvents } from './sse.ts';
 
 /** Everything a command handler needs. */

@@ -1,6 +1,6 @@
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '../logger.ts';
-import type { Pipeline } from '../pipeline.ts';
+import type { Pipeline } from '../process/pipeline.ts';
 import type { AuthConfig } from './auth.ts';
 import { errorHandler, sendProblem } from './http-errors.ts';
 

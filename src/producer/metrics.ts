@@ -3,7 +3,7 @@ import { parseNotifyAddress } from '../adapters/notifiers/registry.ts';
 import { type Incident, type TimelineEvent, VERDICT_STATUSES, type VerdictStatus } from '../engine/types.ts';
 import { AdapterError, InvalidOperationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Pipeline } from '../pipeline.ts';
+import type { Pipeline } from '../process/pipeline.ts';
 import { type StreamEntry, storeKeys } from '../store/keys.ts';
 import type { FollowHandle } from '../store/progress.ts';
 

@@ -9,7 +9,7 @@ import type {
   VerdictStatus,
 } from '../engine/types.ts';
 import { InvalidOperationError, NotFoundError } from '../errors.ts';
-import type { RedisClient } from '../redis.ts';
+import type { RedisClient } from '../redis/client.ts';
 import {
   decodeIncident,
   encodeIncident,

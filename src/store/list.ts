@@ -1,7 +1,7 @@
 import type { Severity } from '../engine/runbook-schema.ts';
 import type { Incident, IncidentStatus } from '../engine/types.ts';
 import { InvalidOperationError } from '../errors.ts';
-import type { RedisClient } from '../redis.ts';
+import type { RedisClient } from '../redis/client.ts';
 import { decodeIncident, type StoreKeys } from './keys.ts';
 
 /** Filters of `list`; all given ones must hold. `open: false` means resolved. */

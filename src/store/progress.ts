@@ -1,6 +1,6 @@
 import type { TimelineEvent } from '../engine/types.ts';
 import { InvalidOperationError } from '../errors.ts';
-import type { RedisClient } from '../redis.ts';
+import type { RedisClient } from '../redis/client.ts';
 import {
   type CursorEvent,
   compareStreamIds,

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../redis.ts';
+import type { RedisClient } from '../redis/client.ts';
 
 /**
  * Remediation safety state in Redis (DESIGN.md "Remediation safety"): one action at a time per

@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
-import { DEFAULT_JOB_OPTIONS, JOBS, jobIds, parseJob, QUEUES } from '../queues.ts';
-import type { PipelineDeps } from './deps.ts';
+import type { PipelineDeps } from '../incidents/deps.ts';
+import { DEFAULT_JOB_OPTIONS, JOBS, jobIds, parseJob, QUEUES } from '../queues/queues.ts';
 import { pollThreshold } from './threshold.ts';
 
 /**

@@ -5,10 +5,10 @@ import { errorVerdict, overallStatus } from '../engine/judge.ts';
 import { isIdempotent } from '../engine/runbook-schema.ts';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
 import type { Incident, Verdict } from '../engine/types.ts';
-import { jobIds, parseJob, QUEUES } from '../queues.ts';
-import type { PipelineDeps } from './deps.ts';
+import type { PipelineDeps } from '../incidents/deps.ts';
+import { refreshStatus, resolveIncident } from '../incidents/operations.ts';
+import { jobIds, parseJob, QUEUES } from '../queues/queues.ts';
 import { describeVerdict, runDiagnostic } from './diagnostic.ts';
-import { refreshStatus, resolveIncident } from './operations.ts';
 
 /** Verdicts of a flow's children: completed values, plus `error` for children lost to failures. */
 async function collectVerdicts(deps: PipelineDeps, job: Job, incident: Incident, compiled: CompiledRunbook) {

@@ -4,8 +4,8 @@ import { errorVerdict, judge } from '../engine/judge.ts';
 import type { DiagnosticStep } from '../engine/runbook-schema.ts';
 import type { Verdict } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
-import { parseJob } from '../queues.ts';
-import type { PipelineDeps } from './deps.ts';
+import type { PipelineDeps } from '../incidents/deps.ts';
+import { parseJob } from '../queues/queues.ts';
 
 /**
  * Runs one diagnostic step's executor under its timeout and judges the facts. A check that fails

@@ -4,9 +4,9 @@ import { HttpStatusError } from '../adapters/notifiers/http.ts';
 import { parseNotifyAddress } from '../adapters/notifiers/registry.ts';
 import { notificationText } from '../engine/notification-text.ts';
 import { AdapterError } from '../errors.ts';
-import { parseJob } from '../queues.ts';
+import type { PipelineDeps } from '../incidents/deps.ts';
+import { parseJob } from '../queues/queues.ts';
 import { escalateIncident } from './decision.ts';
-import type { PipelineDeps } from './deps.ts';
 
 const SEND_TIMEOUT_MS = 10_000;
 

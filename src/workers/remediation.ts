@@ -4,10 +4,10 @@ import { isIdempotent, type RemediationStep } from '../engine/runbook-schema.ts'
 import { renderActionConfig, templateContext } from '../engine/template.ts';
 import type { Incident, PlanStepState } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
-import { jobIds, parseJob } from '../queues.ts';
+import type { NewEvent, PipelineDeps } from '../incidents/deps.ts';
+import { refreshStatus } from '../incidents/operations.ts';
+import { jobIds, parseJob } from '../queues/queues.ts';
 import { escalateIncident } from './decision.ts';
-import type { NewEvent, PipelineDeps } from './deps.ts';
-import { refreshStatus } from './operations.ts';
 
 /** Longest an action may run; the per-target lock outlives it a little. */
 export const ACTION_TIMEOUT_MS = 5 * 60_000;

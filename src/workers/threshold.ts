@@ -5,9 +5,9 @@ import type { MetricThresholdTriggerSchema } from '../engine/runbook-schema.ts';
 import { fingerprintFromLabels, incidentKey } from '../engine/triggers.ts';
 import type { Alert } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
-import { createIntake } from '../producer/intake.ts';
-import { parseJob } from '../queues.ts';
-import type { PipelineDeps } from './deps.ts';
+import type { PipelineDeps } from '../incidents/deps.ts';
+import { createIntake } from '../incidents/intake.ts';
+import { parseJob } from '../queues/queues.ts';
 
 /**
  * `metric_threshold` triggers: Fireline watches a PromQL query itself. One BullMQ job scheduler

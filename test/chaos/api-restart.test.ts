@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createApiClient } from '../../src/cli/client.ts';
 import { followEvents, type SseEvent } from '../../src/cli/sse.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { LATENCY_RUNBOOK, TOKENS } from '../helpers/alert-webhooks.ts';
 import type { FirelineProcess } from '../helpers/fireline-process.ts';
 import { firingAlert, testPipeline } from '../helpers/pipeline.ts';

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { grafanaSignature } from '../../src/producer/alert-payloads.ts';
 import { alertRoutes } from '../../src/producer/routes/alerts.ts';
 import { AUTH, INGEST, latencyGroup, postJson, TOKENS } from '../helpers/alert-webhooks.ts';

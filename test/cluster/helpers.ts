@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
-import { createCatalog } from '../../src/catalog.ts';
+import { createCatalog } from '../../src/engine/catalog.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createPipeline, type Pipeline, type PipelineOptions } from '../../src/pipeline.ts';
-import { QUEUE_NAMES } from '../../src/queues.ts';
+import { createPipeline, type Pipeline, type PipelineOptions } from '../../src/process/pipeline.ts';
+import { QUEUE_NAMES } from '../../src/queues/queues.ts';
 import { compileYaml } from '../helpers/pipeline.ts';
 
 /** Every log line a pipeline wrote (pino JSON), kept to look for CROSSSLOT afterwards. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
-import { createRedis, type RedisClient, waitReady } from '../../src/redis.ts';
+import { approveStep } from '../../src/incidents/operations.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
+import { createRedis, type RedisClient, waitReady } from '../../src/redis/client.ts';
 import { createIncidentStore } from '../../src/store/incident-store.ts';
-import { approveStep } from '../../src/workers/operations.ts';
 import { actionMarker, apiRunbook } from '../helpers/api.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert } from '../helpers/pipeline.ts';
 import { makeIncident } from '../helpers/store-fixtures.ts';

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { TimelineEvent } from '../../src/engine/types.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { eventRoutes } from '../../src/producer/routes/events.ts';
 import { healthRoutes } from '../../src/producer/routes/health.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
-import { createRedis } from '../../src/redis.ts';
+import { createRedis } from '../../src/redis/client.ts';
 import { createIncidentStore } from '../../src/store/incident-store.ts';
 import { parseGlobalEntry, type StreamEntry, storeKeys } from '../../src/store/keys.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';

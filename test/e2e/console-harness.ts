@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import type { AuthConfig } from '../../src/producer/auth.ts';
 import { createMetrics, type Metrics } from '../../src/producer/metrics.ts';
 import { type HttpServer, listen } from '../../src/producer/server.ts';

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, inject, it } from 'vitest';
-import { acknowledge } from '../../src/workers/operations.ts';
+import { acknowledge } from '../../src/incidents/operations.ts';
 import { eventsUntil } from '../helpers/pipeline.ts';
 import { type PrivateRedis, startRedis } from '../helpers/redis-server.ts';
 import {

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { type ApiDeps, createApp, type RouteModule } from '../../src/producer/app.ts';
 import type { AuthConfig } from '../../src/producer/auth.ts';
 

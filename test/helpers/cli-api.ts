@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { main } from '../../src/cli.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
+import { main } from '../../src/cli/main.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { createApp } from '../../src/producer/app.ts';
 import type { AuthConfig } from '../../src/producer/auth.ts';
 import { eventRoutes } from '../../src/producer/routes/events.ts';

@@ -1,7 +1,7 @@
 import { afterEach, expect } from 'vitest';
+import { type ConnectionsInput, ConnectionsSchema } from '../../src/adapters/connections.ts';
 import { type Adapters, createAdapters } from '../../src/adapters/index.ts';
 import type { Notification, Notifier } from '../../src/adapters/types.ts';
-import { type ConnectionsInput, ConnectionsSchema } from '../../src/connections.ts';
 import type { Incident } from '../../src/engine/types.ts';
 import { AdapterError } from '../../src/errors.ts';
 import { INCIDENT } from '../fixtures/report-incident.ts';

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createCatalog } from '../../src/catalog.ts';
+import { createCatalog } from '../../src/engine/catalog.ts';
 import { parseRunbook } from '../../src/engine/runbook-parse.ts';
 import type { Alert, TimelineEvent } from '../../src/engine/types.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createPipeline, type Pipeline, type PipelineOptions } from '../../src/pipeline.ts';
+import { createPipeline, type Pipeline, type PipelineOptions } from '../../src/process/pipeline.ts';
 import type { WorkerSettings } from '../../src/workers/index.ts';
 
 /** Compiles runbook YAML texts, failing loudly with every located issue. */

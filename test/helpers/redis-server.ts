@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, spawnRedisServer } from '../../src/redis-launcher.ts';
+import { freePort, spawnRedisServer } from '../../src/redis/launcher.ts';
 
 export { freePort };
 

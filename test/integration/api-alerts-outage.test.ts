@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { alertRoutes } from '../../src/producer/routes/alerts.ts';
-import { jobIds } from '../../src/queues.ts';
+import { jobIds } from '../../src/queues/queues.ts';
 import {
   allIncidents,
   INGEST,

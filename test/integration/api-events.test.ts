@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import type { ApiDeps } from '../../src/producer/app.ts';
 import { eventRoutes } from '../../src/producer/routes/events.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { createMetrics, type Metrics } from '../../src/producer/metrics.ts';
 import { healthRoutes } from '../../src/producer/routes/health.ts';
 import { metricsRoutes } from '../../src/producer/routes/metrics.ts';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { eventRoutes } from '../../src/producer/routes/events.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
 import { remediationRoutes } from '../../src/producer/routes/remediations.ts';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { slackActionValue } from '../../src/engine/slack-actions.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import type { ApiDeps } from '../../src/producer/app.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
 import { slackRoutes } from '../../src/producer/routes/slack.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { consoleRoutes } from '../../src/producer/routes/console.ts';
 import { healthRoutes } from '../../src/producer/routes/health.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';

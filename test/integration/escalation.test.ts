@@ -1,11 +1,11 @@
 import { type Job, Worker } from 'bullmq';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { TimelineEvent } from '../../src/engine/types.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
-import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues.ts';
-import { createRedis } from '../../src/redis.ts';
+import { acknowledge, resolveIncident } from '../../src/incidents/operations.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
+import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues/queues.ts';
+import { createRedis } from '../../src/redis/client.ts';
 import { createNotificationProcessor } from '../../src/workers/notification.ts';
-import { acknowledge, resolveIncident } from '../../src/workers/operations.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { until } from '../helpers/poll.ts';
 

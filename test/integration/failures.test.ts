@@ -1,10 +1,10 @@
 import { type Job, Worker } from 'bullmq';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { recordFinalFailure } from '../../src/incidents/failures.ts';
 import { createLogger } from '../../src/logger.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
-import { jobIds, QUEUES } from '../../src/queues.ts';
-import { createRedis } from '../../src/redis.ts';
-import { recordFinalFailure } from '../../src/workers/failures.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
+import { jobIds, QUEUES } from '../../src/queues/queues.ts';
+import { createRedis } from '../../src/redis/client.ts';
 import { eventsUntil, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Alert } from '../../src/engine/types.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');

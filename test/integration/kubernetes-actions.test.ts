@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createKubernetesActions } from '../../src/adapters/actions/kubernetes.ts';
+import { ConnectionsSchema } from '../../src/adapters/connections.ts';
 import type { ActionContext } from '../../src/adapters/types.ts';
-import { ConnectionsSchema } from '../../src/connections.ts';
 import { ActionSchema, isIdempotent } from '../../src/engine/runbook-schema.ts';
 import { adapterFailure } from '../helpers/adapter-error.ts';
 import { createKubectlStandIn, type KubectlStandIn } from '../helpers/kubectl-stand-in.ts';

@@ -2,13 +2,13 @@ import { appendFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConnectionsSchema } from '../../src/adapters/connections.ts';
 import {
   createLogSearchExecutor,
   type LogLine,
   type LogSearchOptions,
 } from '../../src/adapters/diagnostics/log-search.ts';
 import { createAdapters } from '../../src/adapters/index.ts';
-import { ConnectionsSchema } from '../../src/connections.ts';
 import { DiagnosticStepSchema } from '../../src/engine/runbook-schema.ts';
 import { renderDiagnosticConfig, templateContext } from '../../src/engine/template.ts';
 import { adapterFailure } from '../helpers/adapter-error.ts';

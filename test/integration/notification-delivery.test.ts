@@ -1,14 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type ConnectionsInput, ConnectionsSchema } from '../../src/adapters/connections.ts';
 import { type Adapters, createAdapters } from '../../src/adapters/index.ts';
 import type { SlackMessage } from '../../src/adapters/notifiers/slack-blocks.ts';
 import type { NotificationKind } from '../../src/adapters/types.ts';
-import { type ConnectionsInput, ConnectionsSchema } from '../../src/connections.ts';
 import { slackActionValue } from '../../src/engine/slack-actions.ts';
 import type { TimelineEvent } from '../../src/engine/types.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
-import { jobIds, QUEUES, type QueueName } from '../../src/queues.ts';
-import { acknowledge, resolveIncident } from '../../src/workers/operations.ts';
+import { acknowledge, resolveIncident } from '../../src/incidents/operations.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
+import { jobIds, QUEUES, type QueueName } from '../../src/queues/queues.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { type Receiver, type Reply, startReceiver } from '../helpers/receiver.ts';
 

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
-import { DEFAULT_JOB_OPTIONS, jobIds } from '../../src/queues.ts';
-import { approveStep, completeStep, rejectStep } from '../../src/workers/operations.ts';
+import { approveStep, completeStep, rejectStep } from '../../src/incidents/operations.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
+import { DEFAULT_JOB_OPTIONS, jobIds } from '../../src/queues/queues.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, httpServer, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');

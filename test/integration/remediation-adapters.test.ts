@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ConnectionsSchema } from '../../src/adapters/connections.ts';
 import { createAdapters } from '../../src/adapters/index.ts';
-import { ConnectionsSchema } from '../../src/connections.ts';
 import type { TimelineEvent } from '../../src/engine/types.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
-import { approveStep } from '../../src/workers/operations.ts';
+import { approveStep } from '../../src/incidents/operations.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { createKubectlStandIn, type KubectlStandIn } from '../helpers/kubectl-stand-in.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.ts';

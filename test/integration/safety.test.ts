@@ -7,10 +7,10 @@ import { type RunScriptConfig, runScriptAction } from '../../src/adapters/action
 import type { ActionExecutor } from '../../src/adapters/types.ts';
 import type { TimelineEvent } from '../../src/engine/types.ts';
 import { AdapterError } from '../../src/errors.ts';
-import type { Pipeline, PipelineOptions } from '../../src/pipeline.ts';
-import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues.ts';
+import { setRemediationsPaused } from '../../src/incidents/operations.ts';
+import type { Pipeline, PipelineOptions } from '../../src/process/pipeline.ts';
+import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues/queues.ts';
 import type { WorkerSettings } from '../../src/workers/index.ts';
-import { setRemediationsPaused } from '../../src/workers/operations.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { until } from '../helpers/poll.ts';
 

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { redisAnswers } from '../../src/redis-launcher.ts';
+import { redisAnswers } from '../../src/redis/launcher.ts';
 import { type FirelineProcess, spawnFireline } from '../helpers/fireline-process.ts';
 import { freePort, startRedis } from '../helpers/redis-server.ts';
 

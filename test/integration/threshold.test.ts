@@ -1,11 +1,11 @@
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { ConnectionsSchema } from '../../src/adapters/connections.ts';
 import { createAdapters } from '../../src/adapters/index.ts';
-import { ConnectionsSchema } from '../../src/connections.ts';
 import { fingerprintFromLabels } from '../../src/engine/triggers.ts';
 import type { Incident } from '../../src/engine/types.ts';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { type ThresholdPollResult, upsertThresholdSchedulers } from '../../src/workers/threshold.ts';
 import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
 import {

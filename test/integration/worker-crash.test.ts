@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { Pipeline } from '../../src/pipeline.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
 import { type FirelineProcess, spawnFireline } from '../helpers/fireline-process.ts';
 import { eventsUntil, firingAlert, httpServer, testPipeline } from '../helpers/pipeline.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { apiTarget, expectArgs, listQuery, parseLabels } from '../../src/cli/args.ts';
+import { main } from '../../src/cli/main.ts';
 import { SseParser } from '../../src/cli/sse.ts';
-import { main } from '../../src/cli.ts';
 
 describe('SseParser', () => {
   it.each([

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COMMANDS, main, runbookJsonSchema } from '../../src/cli.ts';
+import { COMMANDS, main, runbookJsonSchema } from '../../src/cli/main.ts';
 
 const RUNBOOK = `id: api-down
 name: API down

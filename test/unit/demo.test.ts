@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatSlackMessage } from '../../scripts/demo/slack-sink.ts';
 import type { SlackMessage } from '../../src/adapters/notifiers/slack-blocks.ts';
-import { main } from '../../src/cli.ts';
+import { main } from '../../src/cli/main.ts';
 
 describe('npm run demo: its runbook', () => {
   it('lints clean and its tests pass (a schema change that breaks the demo fails here)', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { effectivePrefix, isClusterUrl, parseClusterUrl } from '../../src/redis-url.ts';
+import { effectivePrefix, isClusterUrl, parseClusterUrl } from '../../src/redis/url.ts';
 
 describe('REDIS_URL cluster form', () => {
   it('parses seed nodes, TLS, credentials (percent-decoded) and IPv6 literals', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { requireRunbooks } from '../../src/adapters/runbook-files.ts';
 import { RunbookValidationError } from '../../src/errors.ts';
-import { requireRunbooks } from '../../src/runbooks.ts';
 
 describe('requireRunbooks', () => {
   it('refuses a set with errors, naming each issue with its file and line', async () => {

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { main } from '../../src/cli.ts';
+import { main } from '../../src/cli/main.ts';
 
 /** What `fireline schema` prints. */
 async function fireLineSchema(): Promise<string> {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import type { Connections } from '../../connections.ts';
 import { ActionSchema } from '../../engine/runbook-schema.ts';
 import { AdapterError } from '../../errors.ts';
+import type { Connections } from '../connections.ts';
 import { formatArgv, runProcess, tail } from '../process.ts';
 import type { ActionContext, ActionExecutor, ActionOutcome } from '../types.ts';
 

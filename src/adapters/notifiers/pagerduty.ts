@@ -1,7 +1,7 @@
-import type { Connections } from '../../connections.ts';
 import type { Severity } from '../../engine/runbook-schema.ts';
 import type { Incident } from '../../engine/types.ts';
 import { AdapterError } from '../../errors.ts';
+import type { Connections } from '../connections.ts';
 import type { Notification, NotificationKind, Notifier, NotifierContext, NotifyOutcome } from '../types.ts';
 import { postJson } from './http.ts';
 

@@ -1,5 +1,5 @@
-import type { Connections } from '../../connections.ts';
 import { AdapterError } from '../../errors.ts';
+import type { Connections } from '../connections.ts';
 import type { Notification, Notifier, NotifierContext, NotifyOutcome } from '../types.ts';
 import { HttpStatusError, postJson } from './http.ts';
 import { slackMessage } from './slack-blocks.ts';

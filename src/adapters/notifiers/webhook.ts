@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { Connections } from '../../connections.ts';
 import { AdapterError } from '../../errors.ts';
+import type { Connections } from '../connections.ts';
 import type { Notification, Notifier, NotifierContext, NotifyOutcome } from '../types.ts';
 import { postJson } from './http.ts';
 

@@ -3,12 +3,12 @@ import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentele
 import { type RequestHandler, Router } from 'express';
 import { ZodError } from 'zod';
 import type { Alert } from '../../engine/types.ts';
-import { SPAN_ATTRIBUTES, TRACER_NAME } from '../../telemetry.ts';
+import type { IntakeOutcome } from '../../incidents/intake.ts';
+import { SPAN_ATTRIBUTES, TRACER_NAME } from '../../runtime/telemetry.ts';
 import { parseAlertmanagerPayload, parseGrafanaPayload, verifyGrafanaSignature } from '../alert-payloads.ts';
 import { type ApiDeps, jsonBody } from '../app.ts';
 import { requireScope } from '../auth.ts';
 import { sendProblem, UnavailableError } from '../http-errors.ts';
-import type { IntakeOutcome } from '../intake.ts';
 
 /** How many alerts of one group go through intake at once (a group may hold thousands). */
 export const INTAKE_CONCURRENCY = 32;

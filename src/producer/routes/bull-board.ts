@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router } from 'express';
-import { QUEUE_NAMES, QUEUES } from '../../queues.ts';
+import { QUEUE_NAMES, QUEUES } from '../../queues/queues.ts';
 import type { ApiDeps } from '../app.ts';
 import { requireScope } from '../auth.ts';
 

@@ -6,15 +6,15 @@ import { SeveritySchema } from '../../engine/runbook-schema.ts';
 import { fingerprintFromLabels } from '../../engine/triggers.ts';
 import { type Alert, INCIDENT_STATUSES } from '../../engine/types.ts';
 import { FirelineError, NotFoundError } from '../../errors.ts';
-import { jobIds } from '../../queues.ts';
-import type { PipelineDeps } from '../../workers/deps.ts';
+import type { PipelineDeps } from '../../incidents/deps.ts';
 import {
   acknowledge,
   approveStep,
   completeStep,
   rejectStep,
   resolveIncident,
-} from '../../workers/operations.ts';
+} from '../../incidents/operations.ts';
+import { jobIds } from '../../queues/queues.ts';
 import { type ApiDeps, jsonBody } from '../app.ts';
 import { actorOf, requireScope } from '../auth.ts';
 import { redisErrorsAs503, requireRedis, UnavailableError } from '../http-errors.ts';

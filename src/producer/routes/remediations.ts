@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { setRemediationsPaused } from '../../workers/operations.ts';
+import { setRemediationsPaused } from '../../incidents/operations.ts';
 import type { ApiDeps } from '../app.ts';
 import { actorOf, requireScope } from '../auth.ts';
 import { redisErrorsAs503, requireRedis } from '../http-errors.ts';

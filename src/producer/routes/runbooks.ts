@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { loadRunbooks } from '../../adapters/runbook-files.ts';
 import { RunbookValidationError } from '../../errors.ts';
-import { loadRunbooks } from '../../runbooks.ts';
 import type { ApiDeps } from '../app.ts';
 import { requireScope } from '../auth.ts';
 

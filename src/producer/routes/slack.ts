@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import { z } from 'zod';
 import { SLACK_ACTIONS } from '../../engine/slack-actions.ts';
 import { InvalidOperationError, NotFoundError } from '../../errors.ts';
-import { approveStep, rejectStep } from '../../workers/operations.ts';
+import { approveStep, rejectStep } from '../../incidents/operations.ts';
 import type { ApiDeps } from '../app.ts';
 import { redisErrorsAs503, requireRedis, sendProblem } from '../http-errors.ts';
 import { verifySlackSignature } from '../slack-signature.ts';

@@ -1,5 +1,5 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { isClusterUrl, parseClusterUrl } from './redis-url.ts';
+import { isClusterUrl, parseClusterUrl } from './url.ts';
 
 /** A connection to one Redis or to a Redis Cluster: the same commands, routed by key slot. */
 export type RedisClient = Redis | Cluster;

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import type { CommandContext } from './cli.ts';
-import { loadConfig } from './config.ts';
-import { ConfigError } from './errors.ts';
-import { createLogger } from './logger.ts';
-import { banner, parseQueues, type Role, startFireline } from './main.ts';
-import { resolveRedis } from './redis-launcher.ts';
-import { untilShutdown } from './shutdown.ts';
+import { loadConfig } from '../config.ts';
+import { ConfigError } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import { banner, parseQueues, type Role, startFireline } from '../main.ts';
+import { resolveRedis } from '../redis/launcher.ts';
+import { untilShutdown } from '../runtime/shutdown.ts';
+import type { CommandContext } from './main.ts';
 
 /** `fireline start`: runs until SIGINT/SIGTERM, then shuts down gracefully; resolves to the exit code. */
 export async function runStart({ values, io }: CommandContext): Promise<number> {

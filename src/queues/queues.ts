@@ -1,8 +1,8 @@
 import { FlowProducer, type Job, type JobsOptions, Queue, type Telemetry, UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { NOTIFICATION_KINDS } from './engine/types.ts';
-import type { Logger } from './logger.ts';
-import type { RedisClient } from './redis.ts';
+import { NOTIFICATION_KINDS } from '../engine/types.ts';
+import type { Logger } from '../logger.ts';
+import type { RedisClient } from '../redis/client.ts';
 
 /** The five queues of DESIGN.md "Shape". */
 export const QUEUES = {

@@ -1,7 +1,7 @@
 import { nextStatusAfterPlan } from '../engine/incident-state.ts';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus, type PlanStep } from '../engine/types.ts';
 import { InvalidOperationError, NotFoundError } from '../errors.ts';
-import { jobIds } from '../queues.ts';
+import { jobIds } from '../queues/queues.ts';
 import type { PipelineDeps } from './deps.ts';
 import { notifyChannelsTold } from './notices.ts';
 

@@ -1,4 +1,4 @@
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logger.ts';
 
 /**
  * Resolves once the first of `signals` has arrived and `handler` has finished; a second signal

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { formatIssue, type LocatedIssue, sortIssues } from './engine/runbook-parse.ts';
-import { RunbookSchema } from './engine/runbook-schema.ts';
-import { formatTestResult, runTestCase } from './engine/runbook-test.ts';
-import { INCIDENT_STATUSES } from './engine/types.ts';
-import { hasErrors, loadRunbooks, loadRunbookTests, runbookPathsFor } from './runbooks.ts';
+import { hasErrors, loadRunbooks, loadRunbookTests, runbookPathsFor } from '../adapters/runbook-files.ts';
+import { formatIssue, type LocatedIssue, sortIssues } from '../engine/runbook-parse.ts';
+import { RunbookSchema } from '../engine/runbook-schema.ts';
+import { formatTestResult, runTestCase } from '../engine/runbook-test.ts';
+import { INCIDENT_STATUSES } from '../engine/types.ts';
 
 /** Where a command writes; `process.stdout`/`stderr` by default, any writable in tests. */
 export interface CliIo {
@@ -81,7 +81,7 @@ function apiCommand(
     args,
     options: { ...options, ...API_OPTIONS },
     epilog: API_EXIT_CODES,
-    run: async (ctx) => (await import('./cli/commands.ts')).runApiCommand(name, ctx),
+    run: async (ctx) => (await import('./commands.ts')).runApiCommand(name, ctx),
   };
 }
 
@@ -118,7 +118,7 @@ export const COMMANDS: Record<string, CliCommand> = {
       },
       queues: { type: 'string', description: 'worker role: comma-separated queues (default: all five)' },
     },
-    run: async (ctx) => (await import('./start-command.ts')).runStart(ctx),
+    run: async (ctx) => (await import('./start.ts')).runStart(ctx),
   },
   trigger: apiCommand(
     'trigger',

@@ -1,10 +1,10 @@
 import type { ActionRegistry } from '../adapters/actions/registry.ts';
 import type { DiagnosticRegistry } from '../adapters/diagnostics/registry.ts';
 import type { NotifierRegistry } from '../adapters/notifiers/registry.ts';
-import type { RunbookCatalog } from '../catalog.ts';
+import type { RunbookCatalog } from '../engine/catalog.ts';
 import type { Logger } from '../logger.ts';
-import type { Queues } from '../queues.ts';
-import type { RedisClient } from '../redis.ts';
+import type { Queues } from '../queues/queues.ts';
+import type { RedisClient } from '../redis/client.ts';
 import type { IncidentStore } from '../store/incident-store.ts';
 import type { Safety } from '../store/safety.ts';
 

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { incidentKey, matchTriggers } from '../engine/triggers.ts';
 import type { Alert, Incident } from '../engine/types.ts';
-import { jobIds } from '../queues.ts';
-import type { PipelineDeps } from '../workers/deps.ts';
-import { cancelEscalation, resolveIncident } from '../workers/operations.ts';
+import { jobIds } from '../queues/queues.ts';
+import type { PipelineDeps } from './deps.ts';
+import { cancelEscalation, resolveIncident } from './operations.ts';
 
 /** What happened to one alert for one runbook (or to an alert no runbook matched). */
 export type IntakeOutcome =

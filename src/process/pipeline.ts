@@ -1,18 +1,18 @@
 import type { Telemetry } from 'bullmq';
-import { type Adapters, createAdapters } from './adapters/index.ts';
-import type { RunbookCatalog } from './catalog.ts';
-import { ConnectionsSchema } from './connections.ts';
-import type { Logger } from './logger.ts';
-import { createIntake, type Intake } from './producer/intake.ts';
-import { createQueues, QUEUE_NAMES, type QueueName } from './queues.ts';
-import { createRedis, type RedisClient, waitReady } from './redis.ts';
-import { effectivePrefix } from './redis-url.ts';
-import { settleWithin } from './shutdown.ts';
-import { createIncidentStore } from './store/incident-store.ts';
-import { createProgressHub, type ProgressHub } from './store/progress.ts';
-import { createSafety } from './store/safety.ts';
-import type { PipelineDeps } from './workers/deps.ts';
-import { type RunningWorkers, startWorkers, type WorkerSettings } from './workers/index.ts';
+import { ConnectionsSchema } from '../adapters/connections.ts';
+import { type Adapters, createAdapters } from '../adapters/index.ts';
+import type { RunbookCatalog } from '../engine/catalog.ts';
+import type { PipelineDeps } from '../incidents/deps.ts';
+import { createIntake, type Intake } from '../incidents/intake.ts';
+import type { Logger } from '../logger.ts';
+import { createQueues, QUEUE_NAMES, type QueueName } from '../queues/queues.ts';
+import { createRedis, type RedisClient, waitReady } from '../redis/client.ts';
+import { effectivePrefix } from '../redis/url.ts';
+import { settleWithin } from '../runtime/shutdown.ts';
+import { createIncidentStore } from '../store/incident-store.ts';
+import { createProgressHub, type ProgressHub } from '../store/progress.ts';
+import { createSafety } from '../store/safety.ts';
+import { type RunningWorkers, startWorkers, type WorkerSettings } from '../workers/index.ts';
 
 export interface PipelineOptions {
   redisUrl: string;

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Logger } from '../logger.ts';
-import { escalateIncident } from './decision.ts';
+import { escalateIncident } from '../workers/decision.ts';
 import type { PipelineDeps } from './deps.ts';
 
 /** Jobs whose loss leaves an incident without its next step: a human must take over. */

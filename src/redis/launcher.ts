@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
-import { ConfigError } from './errors.ts';
-import type { Logger } from './logger.ts';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 
 /** The Redis a process uses, and how to let go of it. */
 export interface RedisTarget {

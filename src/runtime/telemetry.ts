@@ -2,8 +2,8 @@ import type { Context, SpanOptions } from '@opentelemetry/api';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Telemetry } from 'bullmq';
 import type { BullMQOTelSpan as SpanWrapper } from 'bullmq-otel';
-import type { Config } from './config.ts';
-import type { Logger } from './logger.ts';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
 
 /** The tracer name of Fireline's own spans and of the BullMQ spans. */
 export const TRACER_NAME = 'fireline';

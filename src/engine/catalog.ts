@@ -1,5 +1,5 @@
-import type { CompiledRunbook } from './engine/compile.ts';
-import { NotFoundError } from './errors.ts';
+import { NotFoundError } from '../errors.ts';
+import type { CompiledRunbook } from './compile.ts';
 
 /**
  * The runbooks a process knows, by id. Swapped whole on reload so a reader never sees a half

@@ -1,9 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CompiledRunbook } from './engine/compile.ts';
-import { type LocatedIssue, locateIssue, parseRunbook, sortIssues } from './engine/runbook-parse.ts';
-import { checkRunbookTest, parseRunbookTestFile, type RunbookTestFile } from './engine/runbook-test.ts';
-import { RunbookValidationError } from './errors.ts';
+import type { CompiledRunbook } from '../engine/compile.ts';
+import { type LocatedIssue, locateIssue, parseRunbook, sortIssues } from '../engine/runbook-parse.ts';
+import { checkRunbookTest, parseRunbookTestFile, type RunbookTestFile } from '../engine/runbook-test.ts';
+import { RunbookValidationError } from '../errors.ts';
 
 /**
  * Finds and loads runbook files (`*.yaml`, `*.yml`) and their tests (`*.test.yaml`) from files and
