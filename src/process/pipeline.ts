@@ -2,15 +2,16 @@ import type { Telemetry } from 'bullmq';
 import { ConnectionsSchema } from '../adapters/connections.ts';
 import { type Adapters, createAdapters } from '../adapters/index.ts';
 import type { RunbookCatalog } from '../engine/catalog.ts';
+import type { Core } from '../incidents/core.ts';
 import type { PipelineDeps } from '../incidents/deps.ts';
-import { createIntake, type Intake } from '../incidents/intake.ts';
+import { createIntake } from '../incidents/intake.ts';
 import type { Logger } from '../logger.ts';
 import { createQueues, QUEUE_NAMES, type QueueName } from '../queues/queues.ts';
 import { createRedis, type RedisClient, waitReady } from '../redis/client.ts';
 import { effectivePrefix } from '../redis/url.ts';
 import { settleWithin } from '../runtime/shutdown.ts';
 import { createIncidentStore } from '../store/incident-store.ts';
-import { createProgressHub, type ProgressHub } from '../store/progress.ts';
+import { createProgressHub } from '../store/progress.ts';
 import { createSafety } from '../store/safety.ts';
 import { type RunningWorkers, startWorkers, type WorkerSettings } from '../workers/index.ts';
 
@@ -30,10 +31,7 @@ export interface PipelineOptions {
 }
 
 /** Everything one process needs to take alerts, run workers and follow progress, on one Redis. */
-export interface Pipeline {
-  deps: PipelineDeps;
-  intake: Intake;
-  progress: ProgressHub;
+export interface Pipeline extends Core {
   /** Resolves once the request connections are up (they fail fast, never queue commands). */
   ready(): Promise<void>;
   /** Starts workers on the given queues (all by default). */

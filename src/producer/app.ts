@@ -1,12 +1,12 @@
 import express, { type Express, type Router } from 'express';
+import type { Core } from '../incidents/core.ts';
 import type { Logger } from '../logger.ts';
-import type { Pipeline } from '../process/pipeline.ts';
 import type { AuthConfig } from './auth.ts';
 import { errorHandler, sendProblem } from './http-errors.ts';
 
 /** What the HTTP app needs; built by the entry point, or by a test on port 0. */
 export interface ApiDeps {
-  pipeline: Pipeline;
+  pipeline: Core;
   auth: AuthConfig;
   logger: Logger;
   /** Largest accepted body, in bytes (default 1 MiB). */

@@ -1,15 +1,15 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { parseNotifyAddress } from '../adapters/notifiers/registry.ts';
+import { parseNotifyAddress } from '../engine/notify-address.ts';
 import { type Incident, type TimelineEvent, VERDICT_STATUSES, type VerdictStatus } from '../engine/types.ts';
 import { AdapterError, InvalidOperationError } from '../errors.ts';
+import type { Core } from '../incidents/core.ts';
 import type { Logger } from '../logger.ts';
-import type { Pipeline } from '../process/pipeline.ts';
 import { type StreamEntry, storeKeys } from '../store/keys.ts';
 import type { FollowHandle } from '../store/progress.ts';
 
 /** What the metrics need: the pipeline (its Redis, queues, catalog and progress hub) and a logger. */
 export interface MetricsDeps {
-  pipeline: Pipeline;
+  pipeline: Core;
   logger: Logger;
 }
 

@@ -1,8 +1,8 @@
 import type { Job } from 'bullmq';
 import { DelayedError } from 'bullmq';
 import { HttpStatusError } from '../adapters/notifiers/http.ts';
-import { parseNotifyAddress } from '../adapters/notifiers/registry.ts';
 import { notificationText } from '../engine/notification-text.ts';
+import { parseNotifyAddress } from '../engine/notify-address.ts';
 import { AdapterError } from '../errors.ts';
 import type { PipelineDeps } from '../incidents/deps.ts';
 import { parseJob } from '../queues/queues.ts';

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
+import { parseNotifyAddress } from '../../engine/notify-address.ts';
 import { ActionSchema } from '../../engine/runbook-schema.ts';
 import { AdapterError } from '../../errors.ts';
-import { type NotifierRegistry, parseNotifyAddress } from '../notifiers/registry.ts';
+import type { NotifierRegistry } from '../notifiers/registry.ts';
 import type { ActionContext, ActionExecutor, ActionOutcome } from '../types.ts';
 
 /** Schema of a `notify` action's config (the engine exports the action union only). */
