@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { loadRunbooks } from '../../adapters/runbook-files.ts';
-import { RunbookValidationError } from '../../errors.ts';
+import { reloadRunbooks } from '../../incidents/runbooks.ts';
 import type { ApiDeps } from '../app.ts';
 import { requireScope } from '../auth.ts';
 
@@ -40,12 +39,8 @@ export function runbookRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/api/v1/runbooks/reload', requireScope(deps.auth, 'operator'), async (_req, res) => {
-    const { runbooks, issues } = await loadRunbooks(deps.runbookPaths);
-    const errors = issues.filter((i) => i.severity === 'error');
-    if (errors.length > 0) throw new RunbookValidationError(errors);
-    catalog.replace(runbooks);
-    deps.logger.info({ runbooks: runbooks.length, warnings: issues.length }, 'runbooks reloaded');
-    res.json({ runbooks: runbooks.map((c) => c.runbook.id) });
+    const { runbookIds } = await reloadRunbooks({ catalog, logger: deps.logger }, deps.runbookPaths);
+    res.json({ runbooks: runbookIds });
   });
 
   return router;
