@@ -1,6 +1,6 @@
 import { FirelineError } from '../errors.ts';
 import type { ApiTarget } from './client.ts';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './context.ts';
 
 /** The command line is wrong in a way parseArgs cannot see (a missing id, a bad label). */
 export class UsageError extends FirelineError {

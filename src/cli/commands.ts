@@ -10,6 +10,7 @@ import {
   type Values,
 } from './args.ts';
 import { type ApiClient, ApiResponseError, ApiUnreachableError, createApiClient } from './client.ts';
+import { type CliIo, type CommandContext, EXIT } from './context.ts';
 import {
   clean,
   cleanLines,
@@ -22,7 +23,6 @@ import {
   type IncidentPage,
   type RemediationsStatus,
 } from './format.ts';
-import { type CliIo, type CommandContext, EXIT } from './main.ts';
 import { followEvents } from './sse.ts';
 
 /** Everything a command handler needs. */

@@ -7,7 +7,7 @@ import {
   type VerdictStatus,
 } from '../engine/types.ts';
 
-/** Bodies of the API answers the CLI prints (see the HTTP API contract). */
+/** Bodies of the API answers the CLI prints (as src/producer/routes/incidents.ts and remediations.ts send them). */
 export interface IncidentDetail {
   incident: Incident;
   runbook: {

@@ -1,57 +1,9 @@
+// The `fireline` command table, its dispatch (`main`) and the help text. The commands themselves
+// live in runbook-commands.ts, commands.ts and start.ts; what they share lives in context.ts.
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
-import { hasErrors, loadRunbooks, loadRunbookTests, runbookPathsFor } from '../adapters/runbook-files.ts';
-import { formatIssue, type LocatedIssue, sortIssues } from '../engine/runbook-parse.ts';
-import { RunbookSchema } from '../engine/runbook-schema.ts';
-import { formatTestResult, runTestCase } from '../engine/runbook-test.ts';
 import { INCIDENT_STATUSES } from '../engine/types.ts';
-
-/** Where a command writes; `process.stdout`/`stderr` by default, any writable in tests. */
-export interface CliIo {
-  stdout: { write(chunk: string): unknown };
-  stderr: { write(chunk: string): unknown };
-  /** Ends a long-running command (`watch`) the way Ctrl-C does. */
-  signal?: AbortSignal;
-}
-
-/**
- * Exit codes: 0 clean, 1 the check failed or the API refused, 2 the command line is wrong,
- * 3 Fireline cannot be reached, 4 the API refused the token (401/403).
- */
-export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3, auth: 4 } as const;
-
-interface OptionSpec {
-  type: 'string' | 'boolean';
-  short?: string;
-  default?: string;
-  /** Allowed values of a string option. */
-  choices?: readonly string[];
-  /** The option may be given more than once; its value is then a list. */
-  multiple?: boolean;
-  description: string;
-}
-
-export interface CommandContext {
-  positionals: string[];
-  values: Record<string, string | boolean | string[] | undefined>;
-  io: CliIo;
-}
-
-/**
- * One `fireline` command. Adding a command is adding an entry to `COMMANDS`; a command that needs
- * heavy modules (bullmq, express) imports them inside `run`, so `lint` and `test` stay fast.
- */
-export interface CliCommand {
-  summary: string;
-  /** What follows the options in the usage line, e.g. `[paths…]`. */
-  args?: string;
-  options?: Record<string, OptionSpec>;
-  /** Printed after the options in `fireline help <command>`. */
-  epilog?: string;
-  run(ctx: CommandContext): Promise<number>;
-}
-
-const DEFAULT_PATHS = ['runbooks'];
+import { type CliCommand, type CliIo, type CommandContext, EXIT, type OptionSpec } from './context.ts';
+import { runLint, runSchema, runTests } from './runbook-commands.ts';
 
 const API_EXIT_CODES = `Exit codes: 0 ok; 1 the API refused (e.g. 409 Conflict, detail on stderr); 2 bad command line;
 3 cannot reach Fireline; 4 token missing, not valid, or without the needed scope (401/403).
@@ -93,19 +45,16 @@ export const COMMANDS: Record<string, CliCommand> = {
     options: {
       format: { type: 'string', default: 'text', choices: ['text', 'json'], description: 'output format' },
     },
-    run: lint,
+    run: runLint,
   },
   test: {
     summary: 'Run the runbook tests (*.test.yaml) offline; no Redis needed.',
     args: '[paths…]',
-    run: test,
+    run: runTests,
   },
   schema: {
     summary: 'Print the JSON Schema of a runbook (for editor completion).',
-    run: async ({ io }) => {
-      io.stdout.write(`${JSON.stringify(runbookJsonSchema(), null, 2)}\n`);
-      return EXIT.ok;
-    },
+    run: runSchema,
   },
   start: {
     summary: 'Run Fireline: API, workers and dashboard (role all), or one role of a split deployment.',
@@ -197,61 +146,6 @@ export async function main(
     return EXIT.ok;
   }
   return command.run({ positionals: parsed.positionals, values: parsed.values, io });
-}
-
-/** The JSON Schema of what a runbook author writes (defaults optional), as `fireline schema` prints it. */
-export function runbookJsonSchema(): Record<string, unknown> {
-  const { $schema, ...rest } = z.toJSONSchema(RunbookSchema, { io: 'input' });
-  return {
-    $schema,
-    title: 'Fireline runbook',
-    description: 'An executable incident-response runbook (JSON Schema printed by `fireline schema`).',
-    ...rest,
-  };
-}
-
-async function lint({ positionals, values, io }: CommandContext): Promise<number> {
-  const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
-  const loaded = await loadRunbooks(runbookPathsFor(paths));
-  const tests = await loadRunbookTests(paths, loaded.runbooks);
-  const files = [...loaded.files, ...tests.files];
-  const issues = mergeIssues(loaded.issues, tests.issues);
-  if (values.format === 'json') {
-    io.stdout.write(`${JSON.stringify({ files, issues }, null, 2)}\n`);
-  } else {
-    const errors = issues.filter((i) => i.severity === 'error').length;
-    const summary = `${count(files.length, 'file')} checked: ${count(errors, 'error')}, ${count(issues.length - errors, 'warning')}`;
-    io.stdout.write([...issues.map(formatIssue), summary, ''].join('\n'));
-  }
-  return hasErrors(issues) ? EXIT.failed : EXIT.ok;
-}
-
-async function test({ positionals, io }: CommandContext): Promise<number> {
-  const paths = positionals.length > 0 ? positionals : DEFAULT_PATHS;
-  const loaded = await loadRunbooks(runbookPathsFor(paths));
-  const tests = await loadRunbookTests(paths, loaded.runbooks);
-  const issues = mergeIssues(loaded.issues, tests.issues);
-  if (tests.files.length === 0)
-    issues.push({
-      file: paths.join(', '),
-      path: '',
-      message: 'no runbook tests (*.test.yaml) found',
-      severity: 'error',
-    });
-  const lines = issues.map(formatIssue);
-  let passed = 0;
-  let failed = 0;
-  for (const suite of tests.suites) {
-    for (const testCase of suite.test.cases) {
-      const result = runTestCase(suite.compiled, testCase, suite.test.defaults);
-      if (result.passed) passed++;
-      else failed++;
-      lines.push(...formatTestResult(suite.compiled.runbook.id, result));
-    }
-  }
-  lines.push(`${passed} passed, ${failed} failed`, '');
-  io.stdout.write(lines.join('\n'));
-  return failed > 0 || hasErrors(issues) ? EXIT.failed : EXIT.ok;
 }
 
 type ParsedCommandLine =
@@ -347,14 +241,4 @@ function commandUsage(name: string): string {
     '',
     ...(command.epilog ? [command.epilog] : []),
   ].join('\n');
-}
-
-/** Both loaders walk the same paths, so a path that cannot be read is reported by each: keep one. */
-function mergeIssues(...lists: LocatedIssue[][]): LocatedIssue[] {
-  const byText = new Map(lists.flat().map((i) => [`${i.severity} ${formatIssue(i)}`, i]));
-  return sortIssues([...byText.values()]);
-}
-
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -5,7 +5,7 @@ import { createLogger } from '../logger.ts';
 import { banner, parseQueues, type Role, startFireline } from '../main.ts';
 import { resolveRedis } from '../redis/launcher.ts';
 import { untilShutdown } from '../runtime/shutdown.ts';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './context.ts';
 
 /** `fireline start`: runs until SIGINT/SIGTERM, then shuts down gracefully; resolves to the exit code. */
 export async function runStart({ values, io }: CommandContext): Promise<number> {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COMMANDS, main, runbookJsonSchema } from '../../src/cli/main.ts';
+import { COMMANDS, main } from '../../src/cli/main.ts';
+import { runbookJsonSchema } from '../../src/cli/runbook-commands.ts';
 
 const RUNBOOK = `id: api-down
 name: API down
