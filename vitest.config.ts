@@ -25,7 +25,7 @@ export default defineConfig({
         test: {
           name: 'cluster',
           include: ['test/cluster/**/*.test.ts'],
-          // One local 3-master Redis Cluster per run (test/helpers/redis-cluster.ts).
+          // One local 3-master Redis Cluster per run (scripts/harness/redis-cluster.ts).
           globalSetup: ['test/helpers/redis-cluster-global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,

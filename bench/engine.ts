@@ -2,13 +2,14 @@
  * Engine benchmark: one op = judge all five diagnostics of the payment runbook + one decide.
  * Prints one JSON object. Run with `npm run bench:engine`.
  */
+
+import { paymentRunbook } from '../scripts/harness/fixtures/payment-runbook.ts';
 import { compileRunbook } from '../src/engine/compile.ts';
 import type { DecisionInput } from '../src/engine/decide.ts';
 import { decide } from '../src/engine/decide.ts';
 import { judge } from '../src/engine/judge.ts';
 import { RunbookSchema } from '../src/engine/runbook-schema.ts';
 import type { Facts, Verdict } from '../src/engine/types.ts';
-import { paymentRunbook } from '../test/fixtures/payment-runbook.ts';
 
 const ITERATIONS = 20_000;
 const WARMUP = 5_000;

@@ -18,9 +18,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { QUEUE_NAMES } from '../src/queues/queues.ts';
-import { type FirelineProcess, spawnFireline } from '../test/helpers/fireline-process.ts';
-import { freePort } from '../test/helpers/redis-server.ts';
+import { type FirelineProcess, spawnFireline } from '../scripts/harness/fireline-process.ts';
+import { freePort } from '../scripts/harness/redis-server.ts';
+import { QUEUE_NAMES } from '../src/queues/catalog.ts';
 import { alertmanagerBody, INGEST_RUNBOOK } from './ingest-fixtures.ts';
 import {
   type CommandStats,

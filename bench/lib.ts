@@ -9,7 +9,7 @@ import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { type PrivateRedis, startRedis } from '../test/helpers/redis-server.ts';
+import { type PrivateRedis, startRedis } from '../scripts/harness/redis-server.ts';
 
 /** One progress line on stderr. */
 export function progress(message: string): void {

@@ -17,12 +17,12 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { type FirelineProcess, spawnFireline } from '../scripts/harness/fireline-process.ts';
+import { startCluster } from '../scripts/harness/redis-cluster.ts';
 import { createCatalog } from '../src/engine/catalog.ts';
 import type { Alert } from '../src/engine/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { createPipeline } from '../src/process/pipeline.ts';
-import { type FirelineProcess, spawnFireline } from '../test/helpers/fireline-process.ts';
-import { startCluster } from '../test/helpers/redis-cluster.ts';
 import { compileFiveChecks, fiveChecksRunbook } from './five-checks.ts';
 import {
   type CommandStats,

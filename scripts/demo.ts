@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { createApiClient } from '../src/cli/client.ts';
 import { followEvents } from '../src/cli/sse.ts';
 import type { TimelineEvent } from '../src/engine/types.ts';
-import { startAlertmanager } from '../test/helpers/alertmanager.ts';
-import { startPrometheus } from '../test/helpers/prometheus.ts';
-import { freePort } from '../test/helpers/redis-server.ts';
 import { type Phase, startPaymentService } from './demo/payment-service.ts';
 import { startSlackSink } from './demo/slack-sink.ts';
 import { elapsed, findOnPath, paint, portIsFree, printBox, tail, waitForLine } from './demo/terminal.ts';
+import { startAlertmanager } from './harness/alertmanager.ts';
+import { startPrometheus } from './harness/prometheus.ts';
+import { freePort } from './harness/redis-server.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCHEDULE = { healthyMs: 20_000, degradedMs: 60_000 };

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type PrivateRedis, startRedis } from '../../scripts/harness/redis-server.ts';
 import { eventTypes, LATENCY, type Stack, startStack } from '../helpers/alert-stack.ts';
-import { type PrivateRedis, startRedis } from '../helpers/redis-server.ts';
 
 /**
  * Redis down at ingest. Fireline must answer 503 (never 2xx for an alert it did not store, never

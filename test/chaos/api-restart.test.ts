@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { FirelineProcess } from '../../scripts/harness/fireline-process.ts';
+import { freePort } from '../../scripts/harness/redis-server.ts';
 import { createApiClient } from '../../src/cli/client.ts';
 import { followEvents, type SseEvent } from '../../src/cli/sse.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { LATENCY_RUNBOOK, TOKENS } from '../helpers/alert-webhooks.ts';
-import type { FirelineProcess } from '../helpers/fireline-process.ts';
 import { firingAlert, testPipeline } from '../helpers/pipeline.ts';
-import { freePort } from '../helpers/redis-server.ts';
 import { killAll, type Scratch, scratchDir, startRole } from './helpers.ts';
 
 const redisUrl = inject('redisUrl');

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type FirelineProcess, spawnFireline } from '../helpers/fireline-process.ts';
+import { type FirelineProcess, spawnFireline } from '../../scripts/harness/fireline-process.ts';
 
 /**
  * Whether `pid` is gone: no such process, or a zombie. A zombie counts as gone because this

@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FirelineProcess } from '../../scripts/harness/fireline-process.ts';
+import { freePort, type PrivateRedis, startRedis } from '../../scripts/harness/redis-server.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import {
   allIncidents,
@@ -12,9 +14,7 @@ import {
   postJson,
   TOKENS,
 } from '../helpers/alert-webhooks.ts';
-import type { FirelineProcess } from '../helpers/fireline-process.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
-import { freePort, type PrivateRedis, startRedis } from '../helpers/redis-server.ts';
 import { killAll, type Scratch, scratchDir, startRole } from './helpers.ts';
 
 const ALERTS = 300;

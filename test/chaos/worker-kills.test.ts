@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type FirelineProcess, spawnFireline } from '../../scripts/harness/fireline-process.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import { type FirelineProcess, spawnFireline } from '../helpers/fireline-process.ts';
 import { firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { killAll, processGone, running, type Scratch, scratchDir } from './helpers.ts';
 

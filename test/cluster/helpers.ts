@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { createCatalog } from '../../src/engine/catalog.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createPipeline, type Pipeline, type PipelineOptions } from '../../src/process/pipeline.ts';
-import { QUEUE_NAMES } from '../../src/queues/queues.ts';
+import { QUEUE_NAMES } from '../../src/queues/catalog.ts';
 import { compileYaml } from '../helpers/pipeline.ts';
 
 /** Every log line a pipeline wrote (pino JSON), kept to look for CROSSSLOT afterwards. */

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type PrivateCluster, startCluster } from '../../scripts/harness/redis-cluster.ts';
 import type { TimelineEvent } from '../../src/engine/types.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { eventRoutes } from '../../src/producer/routes/events.ts';
@@ -11,7 +12,6 @@ import { parseGlobalEntry, type StreamEntry, storeKeys } from '../../src/store/k
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS } from '../helpers/pipeline.ts';
-import { type PrivateCluster, startCluster } from '../helpers/redis-cluster.ts';
 import { openSse, type SseClient } from '../helpers/sse-client.ts';
 import { EventCollector, makeIncident } from '../helpers/store-fixtures.ts';
 import { clusterPipeline, expectNoCrossSlot, type LogCapture } from './helpers.ts';

@@ -1,8 +1,8 @@
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, inject, it } from 'vitest';
+import { type PrivateRedis, startRedis } from '../../scripts/harness/redis-server.ts';
 import { acknowledge } from '../../src/incidents/operations.ts';
 import { eventsUntil } from '../helpers/pipeline.ts';
-import { type PrivateRedis, startRedis } from '../helpers/redis-server.ts';
 import {
   AUTH,
   type ConsoleApp,

@@ -1,14 +1,23 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  type AlertmanagerOptions,
+  type PrivateAlertmanager,
+  startAlertmanager,
+} from '../../scripts/harness/alertmanager.ts';
+import { terminate } from '../../scripts/harness/child-process.ts';
+import { type FirelineProcess, spawnFireline } from '../../scripts/harness/fireline-process.ts';
+import {
+  type Exporter,
+  type PrivatePrometheus,
+  startExporter,
+  startPrometheus,
+} from '../../scripts/harness/prometheus.ts';
+import { freePort } from '../../scripts/harness/redis-server.ts';
 import type { Incident, TimelineEvent } from '../../src/engine/types.ts';
-import { type AlertmanagerOptions, type PrivateAlertmanager, startAlertmanager } from './alertmanager.ts';
 import { call } from './api.ts';
-import { terminate } from './child-process.ts';
-import { type FirelineProcess, spawnFireline } from './fireline-process.ts';
-import { type Exporter, type PrivatePrometheus, startExporter, startPrometheus } from './prometheus.ts';
 import { type Receiver, startReceiver } from './receiver.ts';
-import { freePort } from './redis-server.ts';
 
 /**
  * What the Alertmanager end-to-end and chaos tests share: the alert rule Prometheus evaluates, the

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import type { Incident } from '../../src/engine/types.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import type { ApiDeps } from '../../src/producer/app.ts';
+import type { ApiDeps } from '../../src/producer/deps.ts';
 import { type AlertResult, alertRoutes } from '../../src/producer/routes/alerts.ts';
 import { type ApiServer, startApi } from './api-server.ts';
 import { testPipeline } from './pipeline.ts';

@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import { type ApiDeps, createApp, type RouteModule } from '../../src/producer/app.ts';
+import { createApp } from '../../src/producer/app.ts';
 import type { AuthConfig } from '../../src/producer/auth.ts';
+import type { ApiDeps, RouteModule } from '../../src/producer/deps.ts';
 
 /** A running app on 127.0.0.1, port 0; `close` ends open connections too. */
 export interface ApiServer {

@@ -1,6 +1,6 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startCluster } from './redis-cluster.ts';
+import { startCluster } from '../../scripts/harness/redis-cluster.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

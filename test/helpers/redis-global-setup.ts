@@ -1,6 +1,6 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startRedis } from './redis-server.ts';
+import { startRedis } from '../../scripts/harness/redis-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

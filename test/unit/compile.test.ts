@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { paymentRunbook } from '../../scripts/harness/fixtures/payment-runbook.ts';
 import { compileRunbook } from '../../src/engine/compile.ts';
 import type { RunbookInput } from '../../src/engine/runbook-schema.ts';
 import { RunbookSchema } from '../../src/engine/runbook-schema.ts';
 import type { RunbookIssue } from '../../src/engine/types.ts';
-import { paymentRunbook } from '../fixtures/payment-runbook.ts';
 
 const restart = {
   id: 'restart',

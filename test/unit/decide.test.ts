@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { paymentRunbook } from '../../scripts/harness/fixtures/payment-runbook.ts';
 import type { CompiledRunbook } from '../../src/engine/compile.ts';
 import { compileRunbook } from '../../src/engine/compile.ts';
 import type { DecisionInput } from '../../src/engine/decide.ts';
@@ -6,7 +7,6 @@ import { ABSENT, decide, NO_VERDICT, planRemediations } from '../../src/engine/d
 import type { RunbookInput } from '../../src/engine/runbook-schema.ts';
 import { RunbookSchema } from '../../src/engine/runbook-schema.ts';
 import type { Decision, PlanStep, RuleRationale, Verdict, VerdictStatus } from '../../src/engine/types.ts';
-import { paymentRunbook } from '../fixtures/payment-runbook.ts';
 
 const NOW = new Date('2024-05-01T10:00:00Z');
 

@@ -9,11 +9,11 @@ import { freePort } from './redis-server.ts';
 
 /**
  * A real Prometheus (the Debian package's /usr/bin/prometheus) on a free loopback port, scraping a
- * local exporter every second whose metric values the test sets. Waiting is by polling the API
+ * local exporter every second whose metric values the caller sets. Waiting is by polling the API
  * for a condition, never by sleeping a fixed time.
  */
 
-/** An HTTP server answering /metrics in the text exposition format with the values the test set. */
+/** An HTTP server answering /metrics in the text exposition format with the values the caller set. */
 export interface Exporter {
   /** `127.0.0.1:<port>`, a scrape target. */
   target: string;

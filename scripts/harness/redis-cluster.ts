@@ -23,7 +23,7 @@ export interface PrivateCluster {
 /**
  * Starts `masters` cluster-enabled `redis-server`s on free loopback ports (nothing saved to disk),
  * joins them with `redis-cli --cluster create` (no replicas), and resolves once every node reports
- * `cluster_state:ok`, so the first command of a test finds every slot served.
+ * `cluster_state:ok`, so the first command sent finds every slot served.
  */
 export async function startCluster(masters = 3): Promise<PrivateCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fireline-cluster-'));
