@@ -1,30 +1,9 @@
-import express, { type Express, type Router } from 'express';
-import type { Core } from '../incidents/core.ts';
-import type { Logger } from '../logger.ts';
-import type { AuthConfig } from './auth.ts';
-import { errorHandler, sendProblem } from './http-errors.ts';
+import express, { type Express } from 'express';
+import type { ApiDeps, RouteModule } from './deps.ts';
+import { errorHandler } from './http-errors.ts';
+import { sendProblem } from './problem.ts';
 
-/** What the HTTP app needs; built by the entry point, or by a test on port 0. */
-export interface ApiDeps {
-  pipeline: Core;
-  auth: AuthConfig;
-  logger: Logger;
-  /** Largest accepted body, in bytes (default 1 MiB). */
-  bodyLimitBytes?: number;
-  /** Verifies X-Grafana-Alerting-Signature when set. */
-  grafanaSecret?: string;
-  /** Verifies Slack interactivity requests; the endpoint answers 404 when unset. */
-  slackSigningSecret?: string;
-  /** Where runbooks are loaded from, for `POST /api/v1/runbooks/reload`. */
-  runbookPaths: readonly string[];
-  /** The clock (Slack request timestamps). */
-  now?: () => Date;
-  /** Interval of the SSE `: ping` comment (default 15 s); short in tests. */
-  sseHeartbeatMs?: number;
-}
-
-/** A group of routes mounted by the app; each module exports one. */
-export type RouteModule = (deps: ApiDeps) => Router;
+// The types of `createApp`, for callers that build the app themselves (tests); defined in deps.ts.
 
 /**
  * The express app, without `listen()`. Route modules are mounted in order; unknown routes and
@@ -40,14 +19,4 @@ export function createApp(deps: ApiDeps, modules: readonly RouteModule[]): Expre
   app.use((req, res) => sendProblem(res, 404, 'Not Found', `no route for ${req.method} ${req.path}`));
   app.use(errorHandler(deps.logger));
   return app;
-}
-
-/** JSON body parser with the configured limit; raw bytes kept on `req` for signature checks. */
-export function jsonBody(deps: ApiDeps) {
-  return express.json({
-    limit: deps.bodyLimitBytes ?? 1024 * 1024,
-    verify: (req, _res, buf) => {
-      (req as unknown as { rawBody: Buffer }).rawBody = buf;
-    },
-  });
 }

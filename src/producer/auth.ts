@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { sendProblem } from './http-errors.ts';
+import { sendProblem } from './problem.ts';
 
 /** `ingest` for alert webhooks, `operator` for actions (and reads), `viewer` for reads. */
 export type Scope = 'ingest' | 'operator' | 'viewer';

@@ -1,42 +1,12 @@
 import { STATUS_CODES } from 'node:http';
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { FirelineError, InvalidOperationError, NotFoundError, RunbookValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { ApiDeps } from './app.ts';
+import type { ApiDeps } from './deps.ts';
+import { type FieldError, sendProblem } from './problem.ts';
 
-/** One failing field of a request: `alerts.0.labels`, and what was wrong. */
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-/**
- * Answers with an RFC 9457 problem document (`application/problem+json`): a clear `detail`, and
- * the failing field paths in `errors` when the request itself was wrong.
- */
-export function sendProblem(
-  res: Response,
-  status: number,
-  title: string,
-  detail: string,
-  extra: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
-): void {
-  if (extra.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(extra.retryAfterSeconds));
-  res
-    .status(status)
-    .type('application/problem+json')
-    .send(
-      JSON.stringify({
-        type: 'about:blank',
-        title,
-        status,
-        detail,
-        ...(extra.errors ? { errors: extra.errors } : {}),
-      }),
-    );
-}
-
+/** The failing fields of a schema error, for a problem document's `errors`. */
 export function fieldErrors(err: ZodError): FieldError[] {
   return err.issues.map((i) => ({ field: i.path.map(String).join('.') || '(body)', message: i.message }));
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ApiDeps, createApp, type RouteModule } from './app.ts';
+import { createApp } from './app.ts';
+import type { ApiDeps, RouteModule } from './deps.ts';
 import type { Metrics } from './metrics.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { bullBoardRoutes } from './routes/bull-board.ts';

@@ -22,21 +22,12 @@ import {
   verdictField,
 } from './keys.ts';
 import { type IncidentFilter, listIncidents, type PageRequest } from './list.ts';
-import {
-  type LuaScript,
-  OPEN,
-  runScript,
-  SET_FIELDS,
-  SET_FLAG,
-  SET_STATUS,
-  SWEEP_ONE,
-  UPDATE_STEP,
-} from './scripts.ts';
+import { createRecorder, type NewEvent } from './record.ts';
+import { OPEN, SET_FIELDS, SET_FLAG, SET_STATUS, UPDATE_STEP } from './scripts.ts';
+import { sweepResolved } from './sweep.ts';
 
 export type { IncidentFilter, PageRequest } from './list.ts';
-
-/** An event to record: the store adds `id` (timeline stream id), `incidentId` and, by default, `at`. */
-export type NewEvent = Omit<TimelineEvent, 'id' | 'incidentId' | 'at'> & { at?: string };
+export type { NewEvent } from './record.ts';
 
 /** What `createIncidentStore` needs. */
 export interface IncidentStoreDeps {
@@ -127,8 +118,6 @@ export interface IncidentStore {
   setMarker(name: string, value: string, ttlMs: number): Promise<void>;
 }
 
-const SWEEP_BATCH = 200;
-
 /** An incident store on `redis` under `prefix`. */
 export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
   const { redis } = deps;
@@ -136,40 +125,7 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
   const now = deps.now ?? (() => new Date());
   const eventsMaxLen = deps.eventsMaxLen ?? 100_000;
 
-  /** Runs an event-recording script; replies `[code, …]`, with the new event when code is `ok`. */
-  async function record(
-    script: LuaScript,
-    id: string,
-    newEvent: NewEvent,
-    extraKeys: string[],
-    extraArgs: (string | number)[],
-    at = now(),
-  ): Promise<{ reply: string[]; event: TimelineEvent | null; at: Date }> {
-    const { type, actor, message, data } = newEvent;
-    const body: Omit<TimelineEvent, 'id'> = {
-      incidentId: id,
-      type,
-      at: newEvent.at ?? at.toISOString(),
-      actor,
-      message,
-    };
-    if (data !== undefined) body.data = data;
-    const reply = (await runScript(
-      redis,
-      script,
-      [keys.incident(id), keys.timeline(id), keys.events, ...extraKeys],
-      [id, JSON.stringify(body), eventsMaxLen, keys.progress, at.toISOString(), ...extraArgs],
-    )) as string[];
-    const event = reply[0] === 'ok' ? { id: reply[1]!, ...body } : null;
-    return { reply, event, at };
-  }
-
-  async function mustRecord(script: LuaScript, id: string, event: NewEvent, args: (string | number)[]) {
-    const { reply, event: recorded } = await record(script, id, event, [], args);
-    if (reply[0] === 'missing') throw new NotFoundError(`incident ${id}`);
-    if (!recorded) throw new Error(`unexpected store reply ${reply[0]} for incident ${id}`);
-    return recorded;
-  }
+  const { record, mustRecord } = createRecorder({ redis, keys, now, eventsMaxLen });
 
   return {
     async openIncident(incident, opened) {
@@ -286,42 +242,8 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
       return listIncidents(redis, keys, filter, page);
     },
 
-    async sweep(olderThan) {
-      const cutoff = olderThan.getTime();
-      let removed = 0;
-      let kept = 0;
-      for (;;) {
-        // Deleted ids leave the index, so the next batch starts after the ones the script kept.
-        const ids = await redis.zrangebyscore(
-          keys.resolved,
-          '-inf',
-          `(${cutoff}`,
-          'LIMIT',
-          kept,
-          SWEEP_BATCH,
-        );
-        const results = await Promise.all(
-          ids.map((id) =>
-            runScript(
-              redis,
-              SWEEP_ONE,
-              [
-                keys.incident(id),
-                keys.timeline(id),
-                keys.incidents,
-                keys.open,
-                keys.resolved,
-                keys.firing(id),
-              ],
-              [id, keys.prefix, cutoff],
-            ),
-          ),
-        );
-        const deleted = results.filter((r) => r === 1).length;
-        removed += deleted;
-        kept += ids.length - deleted;
-        if (ids.length < SWEEP_BATCH) return removed;
-      }
+    sweep(olderThan) {
+      return sweepResolved(redis, keys, olderThan);
     },
 
     async stopFiring(id, fingerprint) {

@@ -38,6 +38,24 @@ export interface StoreKeys {
   open: string;
   /** Sorted set of resolved incident ids, scored by resolution time (ms): what `sweep` reads. */
   resolved: string;
+  // ── remediation safety (src/store/safety.ts) ──
+  /** String with TTL: the job id holding a remediation target. */
+  lock(target: string): string;
+  /** Sorted set of job ids waiting for a target, scored by when they started to wait (ms). */
+  waiters(target: string): string;
+  /** Sorted set of the runs of an action type on a target in the last hour (rolling budget). */
+  budget(actionType: string, target: string): string;
+  /** String with TTL: the run that started a step's cooldown on a target. */
+  cooldown(stepId: string, target: string): string;
+  /** String with TTL (a week): `started`, or the outcome of an action of an incident. */
+  action(incidentId: string, stepId: string): string;
+  // ── triggers and notifications (src/store/threshold-state.ts, src/store/notify-holds.ts) ──
+  /** Hash: fingerprint → labels JSON of the series a metric_threshold trigger saw across. */
+  threshold(schedulerId: string): string;
+  /** String with TTL: the token of the poll of a metric_threshold trigger that is running. */
+  thresholdLock(schedulerId: string): string;
+  /** String with TTL: notifications to one address are held back until it expires (a 429). */
+  notifyHold(address: string): string;
 }
 
 /** The key names for `prefix` (e.g. `fireline` or the cluster hash tag `{fireline}`). */
@@ -62,6 +80,14 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     bySeverity: (s) => `${p}:index:severity:${s}`,
     open: `${p}:index:open`,
     resolved: `${p}:index:resolved`,
+    lock: (target) => `${p}:lock:${target}`,
+    waiters: (target) => `${p}:waiters:${target}`,
+    budget: (actionType, target) => `${p}:budget:${actionType}:${target}`,
+    cooldown: (stepId, target) => `${p}:cooldown:${stepId}:${target}`,
+    action: (incidentId, stepId) => `${p}:action:${incidentId}:${stepId}`,
+    threshold: (schedulerId) => `${p}:threshold:${schedulerId}`,
+    thresholdLock: (schedulerId) => `${p}:threshold:${schedulerId}:lock`,
+    notifyHold: (address) => `${p}:notify-hold:${Buffer.from(address).toString('base64url')}`,
   };
 }
 

@@ -1,20 +1,9 @@
-import type { TimelineEvent } from '../engine/types.ts';
 import { InvalidOperationError } from '../errors.ts';
 import type { RedisClient } from '../redis/client.ts';
-import {
-  type CursorEvent,
-  compareStreamIds,
-  isStreamId,
-  parseGlobalEntry,
-  parseProgressMessage,
-  parseTimelineEntry,
-  type StoreKeys,
-  type StreamEntry,
-  storeKeys,
-} from './keys.ts';
+import { Follower, type OnEvent } from './follower.ts';
+import { isStreamId, parseProgressMessage, type StreamEntry, storeKeys } from './keys.ts';
 
-/** Receives each event once, in order, with the id to resume after (SSE `Last-Event-ID`). */
-export type OnEvent = (event: TimelineEvent, cursorId: string) => void;
+export type { OnEvent } from './follower.ts';
 
 /** What a hub (or a one-off `follow`) needs. */
 export interface ProgressDeps {
@@ -59,11 +48,14 @@ export interface ProgressHub {
     onEvent: OnEvent,
     opts?: FollowOptions,
   ): Promise<FollowHandle>;
+  /**
+   * The id of the newest entry of the global events stream, `'0'` when it is empty: following all
+   * incidents after it means "from now on".
+   */
+  newestEventId(): Promise<string>;
   /** Stops every follower and quits the subscriber. Idempotent. */
   close(): Promise<void>;
 }
-
-const REPLAY_BATCH = 500;
 
 /** A hub on `deps`; it connects the subscriber at the first `follow`. */
 export function createProgressHub(deps: ProgressDeps): ProgressHub {
@@ -169,6 +161,11 @@ export function createProgressHub(deps: ProgressDeps): ProgressHub {
       };
     },
 
+    async newestEventId() {
+      const [newest] = (await deps.redis.xrevrange(keys.events, '+', '-', 'COUNT', 1)) as StreamEntry[];
+      return newest?.[0] ?? '0';
+    },
+
     close() {
       closed ??= (async () => {
         for (const follower of followers) follower.stop();
@@ -206,100 +203,4 @@ export async function follow(
     throw err;
   }
   return { stop: () => hub.close() };
-}
-
-/** One follower: buffers live events while it replays, and delivers each cursor at most once. */
-class Follower {
-  private last: string;
-  /** Live events held while replaying; a new follower buffers until its first replay ends. */
-  private buffer: CursorEvent[] | null = [];
-  private running: Promise<void> | null = null;
-  private again = false;
-  private stopped = false;
-
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly keys: StoreKeys,
-    private readonly incidentId: string | null,
-    fromId: string,
-    private readonly onEvent: OnEvent,
-    private readonly hub: { isConnected: () => boolean; onFail: (err: unknown) => void },
-  ) {
-    this.last = fromId;
-  }
-
-  /** A live event from the channel. */
-  offer(event: TimelineEvent, globalId: string): void {
-    if (this.incidentId !== null && event.incidentId !== this.incidentId) return;
-    const entry = { event, cursor: this.incidentId === null ? globalId : event.id };
-    if (this.buffer) this.buffer.push(entry);
-    else this.deliver(entry);
-  }
-
-  /** Replays from the last delivered id, then flushes the live events buffered meanwhile. */
-  sync(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    this.again = true;
-    this.running ??= this.replayUntilCaughtUp();
-    return this.running;
-  }
-
-  /** Buffers live events from now on, until the next `sync` ends while the hub is connected. */
-  hold(): void {
-    if (!this.stopped) this.buffer ??= [];
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.buffer = null;
-  }
-
-  private async replayUntilCaughtUp(): Promise<void> {
-    this.buffer ??= [];
-    try {
-      while (this.again && !this.stopped) {
-        this.again = false; // a reconnect during this replay asks for one more
-        for (;;) {
-          const page = await this.readAfter(this.last);
-          for (const entry of page) this.deliver(entry);
-          if (page.length < REPLAY_BATCH || this.stopped) break;
-        }
-      }
-    } finally {
-      // Cleared in the same tick as the flush below, so a later `sync` always starts a new replay.
-      this.running = null;
-    }
-    if (!this.hub.isConnected()) return; // the resync after the reconnect flushes
-    const buffered = this.buffer ?? [];
-    this.buffer = null;
-    for (const entry of buffered) this.deliver(entry);
-  }
-
-  private async readAfter(after: string): Promise<CursorEvent[]> {
-    const key = this.incidentId === null ? this.keys.events : this.keys.timeline(this.incidentId);
-    const start = after === '0' ? '-' : `(${after}`;
-    const entries = (await this.redis.xrange(key, start, '+', 'COUNT', REPLAY_BATCH)) as StreamEntry[];
-    if (this.incidentId === null) return entries.map(parseGlobalEntry);
-    return entries.map((entry) => {
-      const event = parseTimelineEntry(entry);
-      return { event, cursor: event.id };
-    });
-  }
-
-  private deliver({ event, cursor }: CursorEvent): void {
-    if (this.stopped || compareStreamIds(cursor, this.last) <= 0) return;
-    this.last = cursor;
-    try {
-      this.onEvent(event, cursor);
-    } catch (err) {
-      this.fail(err);
-    }
-  }
-
-  /** Stops this follower and reports `err`, once. */
-  fail(err: unknown): void {
-    if (this.stopped) return;
-    this.stop();
-    this.hub.onFail(err);
-  }
 }

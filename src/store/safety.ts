@@ -1,7 +1,8 @@
 import type { RedisClient } from '../redis/client.ts';
+import { storeKeys } from './keys.ts';
 
 /**
- * Remediation safety state in Redis (DESIGN.md "Remediation safety"): one action at a time per
+ * Remediation safety state in Redis (docs/ARCHITECTURE.md "Remediation safety"): one action at a time per
  * target, an hourly budget per action and target, a cooldown per step and target, and the
  * at-most-once marker of each action of an incident. Every check-and-change is one atomic step.
  */
@@ -73,36 +74,34 @@ return prev`;
 const MARKER_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export function createSafety(redis: RedisClient, prefix: string, now: () => number = Date.now): Safety {
-  const key = (...parts: string[]) => [prefix, ...parts].join(':');
+  const keys = storeKeys(prefix);
   return {
     async lockTarget(target, owner, ttlMs) {
-      return (
-        (await redis.eval(LOCK, 2, key('lock', target), key('waiters', target), owner, ttlMs, now())) === 1
-      );
+      return (await redis.eval(LOCK, 2, keys.lock(target), keys.waiters(target), owner, ttlMs, now())) === 1;
     },
     async unlockTarget(target, owner) {
-      return (await redis.eval(UNLOCK, 2, key('lock', target), key('waiters', target), owner)) as string[];
+      return (await redis.eval(UNLOCK, 2, keys.lock(target), keys.waiters(target), owner)) as string[];
     },
     async isLocked(target) {
-      return (await redis.exists(key('lock', target))) === 1;
+      return (await redis.exists(keys.lock(target))) === 1;
     },
     async dropWaiter(target, owner) {
-      await redis.zrem(key('waiters', target), owner);
+      await redis.zrem(keys.waiters(target), owner);
     },
     async takeBudget(actionType, target, max, member) {
-      return (await redis.eval(BUDGET, 1, key('budget', actionType, target), now(), max, member)) === 1;
+      return (await redis.eval(BUDGET, 1, keys.budget(actionType, target), now(), max, member)) === 1;
     },
     async startCooldown(stepId, target, cooldownMs, member) {
       if (cooldownMs <= 0) return true;
-      return (await redis.eval(COOLDOWN, 1, key('cooldown', stepId, target), cooldownMs, member)) === 1;
+      return (await redis.eval(COOLDOWN, 1, keys.cooldown(stepId, target), cooldownMs, member)) === 1;
     },
     async markStarted(incidentId, stepId) {
-      return (await redis.eval(MARK_STARTED, 1, key('action', incidentId, stepId), MARKER_TTL_MS)) as
+      return (await redis.eval(MARK_STARTED, 1, keys.action(incidentId, stepId), MARKER_TTL_MS)) as
         | string
         | null;
     },
     async markFinished(incidentId, stepId, outcome) {
-      await redis.set(key('action', incidentId, stepId), outcome, 'PX', MARKER_TTL_MS);
+      await redis.set(keys.action(incidentId, stepId), outcome, 'PX', MARKER_TTL_MS);
     },
   };
 }

@@ -10,6 +10,7 @@ import type { RedisClient } from '../redis/client.ts';
  * Index keys that depend on stored values (the current status, the service) are built inside the
  * script from the prefix with the patterns of `keys.ts`; with a hash-tag prefix they live in the
  * same cluster slot as the declared keys.
+ * Mirrored `storeKeys()` functions: incident, firing, dedup, byStatus, byService, byRunbook, bySeverity.
  */
 
 /** A script with its SHA1, for EVALSHA. */

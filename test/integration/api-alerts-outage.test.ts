@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type PrivateRedis, startRedis } from '../../scripts/harness/redis-server.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { alertRoutes } from '../../src/producer/routes/alerts.ts';
-import { jobIds } from '../../src/queues/queues.ts';
+import { jobIds } from '../../src/queues/catalog.ts';
 import {
   allIncidents,
   INGEST,
@@ -12,7 +13,6 @@ import {
 } from '../helpers/alert-webhooks.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
-import { type PrivateRedis, startRedis } from '../helpers/redis-server.ts';
 
 /**
  * A 2xx promises the alerts are in Redis. When Redis cannot take them the sender must get a 503

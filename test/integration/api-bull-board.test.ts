@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { bullBoardRoutes } from '../../src/producer/routes/bull-board.ts';
-import { QUEUE_NAMES } from '../../src/queues/queues.ts';
+import { QUEUE_NAMES } from '../../src/queues/catalog.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import type { ApiDeps } from '../../src/producer/app.ts';
+import type { ApiDeps } from '../../src/producer/deps.ts';
 import { eventRoutes } from '../../src/producer/routes/events.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
 import { closeAllStreams, openStreamCount } from '../../src/producer/sse.ts';

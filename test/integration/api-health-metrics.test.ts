@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type PrivateRedis, startRedis } from '../../scripts/harness/redis-server.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { createMetrics, type Metrics } from '../../src/producer/metrics.ts';
 import { healthRoutes } from '../../src/producer/routes/health.ts';
 import { metricsRoutes } from '../../src/producer/routes/metrics.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
-import { type PrivateRedis, startRedis } from '../helpers/redis-server.ts';
 
 const redisUrl = inject('redisUrl');
 

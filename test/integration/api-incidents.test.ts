@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
-import { jobIds } from '../../src/queues/queues.ts';
+import { jobIds } from '../../src/queues/catalog.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type PrivateRedis, startRedis } from '../../scripts/harness/redis-server.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { eventRoutes } from '../../src/producer/routes/events.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
@@ -6,7 +7,6 @@ import { remediationRoutes } from '../../src/producer/routes/remediations.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
-import { type PrivateRedis, startRedis } from '../helpers/redis-server.ts';
 
 describe('operator API while Redis is down', () => {
   let pipeline: Pipeline | undefined;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { slackActionValue } from '../../src/engine/slack-actions.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import type { ApiDeps } from '../../src/producer/app.ts';
+import type { ApiDeps } from '../../src/producer/deps.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
 import { slackRoutes } from '../../src/producer/routes/slack.ts';
 import { slackSignature } from '../../src/producer/slack-signature.ts';

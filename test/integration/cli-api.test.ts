@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../scripts/harness/redis-server.ts';
 import type { Incident } from '../../src/engine/types.ts';
 import { type CliFixture, cliFixture, runCli } from '../helpers/cli-api.ts';
 import { eventsUntil } from '../helpers/pipeline.ts';
-import { freePort } from '../helpers/redis-server.ts';
 
 const redisUrl = inject('redisUrl');
 const OPERATOR = 'operator-token-0123456789';

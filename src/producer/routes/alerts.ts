@@ -6,9 +6,11 @@ import type { Alert } from '../../engine/types.ts';
 import type { IntakeOutcome } from '../../incidents/intake.ts';
 import { SPAN_ATTRIBUTES, TRACER_NAME } from '../../runtime/telemetry.ts';
 import { parseAlertmanagerPayload, parseGrafanaPayload, verifyGrafanaSignature } from '../alert-payloads.ts';
-import { type ApiDeps, jsonBody } from '../app.ts';
 import { requireScope } from '../auth.ts';
-import { sendProblem, UnavailableError } from '../http-errors.ts';
+import type { ApiDeps } from '../deps.ts';
+import { UnavailableError } from '../http-errors.ts';
+import { jsonBody } from '../json-body.ts';
+import { sendProblem } from '../problem.ts';
 
 /** How many alerts of one group go through intake at once (a group may hold thousands). */
 export const INTAKE_CONCURRENCY = 32;

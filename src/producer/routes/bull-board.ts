@@ -2,9 +2,9 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router } from 'express';
-import { QUEUE_NAMES, QUEUES } from '../../queues/queues.ts';
-import type { ApiDeps } from '../app.ts';
+import { QUEUE_NAMES, QUEUES } from '../../queues/catalog.ts';
 import { requireScope } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
 
 /** Where Bull Board is mounted. */
 export const BULL_BOARD_PATH = '/admin/queues';

@@ -5,8 +5,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type RequestHandler, Router } from 'express';
 import { EVENT_TYPES } from '../../engine/types.ts';
-import type { ApiDeps } from '../app.ts';
+import type { Logger } from '../../logger.ts';
 import { authEnabled, requireScope } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
 
 /**
  * The responder console: a Preact + htm page served as ES modules, with no build step. The
@@ -84,6 +85,27 @@ function securityHeaders(csp: string): RequestHandler {
   };
 }
 
+/** Sends one vendor module from its installed package, cached for a year. */
+function vendorFile(logger: Logger, v: (typeof VENDOR)[number]): RequestHandler {
+  const path = join(installed(v.pkg).dir, v.path);
+  return (_req, res, next) => {
+    res.sendFile(
+      path,
+      {
+        headers: { 'Content-Type': 'text/javascript; charset=utf-8' },
+        maxAge: '365d',
+        immutable: true,
+      },
+      (err) => {
+        if (!err) return;
+        // A client that went away mid-file: nothing left to answer.
+        if (res.headersSent) logger.debug({ err, file: v.file }, 'vendor file not sent in full');
+        else next(err);
+      },
+    );
+  };
+}
+
 /**
  * Routes of the console: `/vendor/*` (Preact and htm, cached for a year), `/console/*` (the
  * page's modules and styles, revalidated by ETag), `GET /api/v1/whoami` (the caller's scopes, so
@@ -100,25 +122,7 @@ export function consoleRoutes(deps: ApiDeps): Router {
     res.json({ scopes: res.locals.scopes ?? [], authEnabled: authEnabled(deps.auth) });
   });
 
-  for (const v of VENDOR) {
-    const path = join(installed(v.pkg).dir, v.path);
-    router.get(`/vendor/${v.file}`, headers, (_req, res, next) => {
-      res.sendFile(
-        path,
-        {
-          headers: { 'Content-Type': 'text/javascript; charset=utf-8' },
-          maxAge: '365d',
-          immutable: true,
-        },
-        (err) => {
-          if (!err) return;
-          // A client that went away mid-file: nothing left to answer.
-          if (res.headersSent) deps.logger.debug({ err, file: v.file }, 'vendor file not sent in full');
-          else next(err);
-        },
-      );
-    });
-  }
+  for (const v of VENDOR) router.get(`/vendor/${v.file}`, headers, vendorFile(deps.logger, v));
 
   // The timeline event types, from the engine's one list (EventSource only delivers named events).
   const eventTypesModule = `export const EVENT_TYPES = ${JSON.stringify(EVENT_TYPES)};\n`;

@@ -1,10 +1,9 @@
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.ts';
-import { storeKeys } from '../../store/keys.ts';
 import type { FollowHandle } from '../../store/progress.ts';
-import type { ApiDeps } from '../app.ts';
 import { requireScope } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
 import { redisErrorsAs503, requireRedis } from '../http-errors.ts';
 import { openSse } from '../sse.ts';
 
@@ -37,58 +36,61 @@ function resumeOf(req: Request): z.infer<typeof Resume> {
   });
 }
 
+/** Streams events after `fromId` until the client goes away or the stream fails. */
+async function stream(
+  deps: ApiDeps,
+  res: Response,
+  incidentId: string | null,
+  fromId: string,
+): Promise<void> {
+  const log = deps.logger.child({ incidentId: incidentId ?? '*' });
+  let handle: FollowHandle | undefined;
+  const stop = () => {
+    handle?.stop().catch((err: unknown) => log.warn({ err }, 'stopping an SSE follower failed'));
+  };
+  const sse = openSse(res, { heartbeatMs: deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS, onClose: stop });
+  try {
+    handle = await deps.pipeline.progress.follow(
+      incidentId,
+      fromId,
+      (event, cursor) => sse.send(cursor, event.type, event),
+      {
+        onError: (err) => {
+          log.warn({ err }, 'SSE follower failed; closing the stream so the client resumes');
+          sse.close();
+        },
+      },
+    );
+  } catch (err) {
+    // Headers are already sent: ending the stream makes the client retry with its Last-Event-ID.
+    log.warn({ err }, 'SSE follow could not start; closing the stream');
+    sse.close();
+    return;
+  }
+  if (sse.closed) stop(); // the client left while the replay ran
+}
+
 /** Routes `GET /api/v1/incidents/:id/events` and `GET /api/v1/events`. */
 export function eventRoutes(deps: ApiDeps): Router {
   const router = Router();
   const p = deps.pipeline.deps;
   const read = [requireScope(deps.auth, 'viewer'), requireRedis(deps)];
 
-  /** Streams events after `fromId` until the client goes away or the stream fails. */
-  async function stream(res: Response, incidentId: string | null, fromId: string): Promise<void> {
-    const log = deps.logger.child({ incidentId: incidentId ?? '*' });
-    let handle: FollowHandle | undefined;
-    const stop = () => {
-      handle?.stop().catch((err: unknown) => log.warn({ err }, 'stopping an SSE follower failed'));
-    };
-    const sse = openSse(res, { heartbeatMs: deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS, onClose: stop });
-    try {
-      handle = await deps.pipeline.progress.follow(
-        incidentId,
-        fromId,
-        (event, cursor) => sse.send(cursor, event.type, event),
-        {
-          onError: (err) => {
-            log.warn({ err }, 'SSE follower failed; closing the stream so the client resumes');
-            sse.close();
-          },
-        },
-      );
-    } catch (err) {
-      // Headers are already sent: ending the stream makes the client retry with its Last-Event-ID.
-      log.warn({ err }, 'SSE follow could not start; closing the stream');
-      sse.close();
-      return;
-    }
-    if (sse.closed) stop(); // the client left while the replay ran
-  }
-
   router.get('/api/v1/incidents/:id/events', ...read, async (req, res) => {
     const { id } = z.object({ id: z.string().min(1).max(200) }).parse(req.params);
     const resume = resumeOf(req);
     if (!(await p.store.get(id))) throw new NotFoundError(`incident '${id}'`);
-    await stream(res, id, resume['Last-Event-ID'] ?? '0');
+    await stream(deps, res, id, resume['Last-Event-ID'] ?? '0');
   });
 
   router.get('/api/v1/events', ...read, async (req, res) => {
     const resume = resumeOf(req);
     let fromId = resume['Last-Event-ID'];
     if (fromId === undefined && resume.from !== 'start') {
-      // "From now": after the newest entry of the global events stream. The store and the queues
-      // share the pipeline's prefix, so the queues' prefix names the store's keys.
-      const [newest] = await p.redis.xrevrange(storeKeys(p.queues.prefix).events, '+', '-', 'COUNT', 1);
-      fromId = newest?.[0] ?? '0';
+      // "From now": after the newest entry of the global events stream.
+      fromId = await deps.pipeline.progress.newestEventId();
     }
-    await stream(res, null, fromId ?? '0');
+    await stream(deps, res, null, fromId ?? '0');
   });
 
   router.use(redisErrorsAs503(deps));

@@ -1,6 +1,7 @@
 import { Router } from 'express';
-import type { ApiDeps } from '../app.ts';
-import { RETRY_AFTER_SECONDS, sendProblem } from '../http-errors.ts';
+import type { ApiDeps } from '../deps.ts';
+import { RETRY_AFTER_SECONDS } from '../http-errors.ts';
+import { sendProblem } from '../problem.ts';
 
 /** How long /readyz waits for Redis to answer PING before it calls Redis unreachable. */
 export const READY_PING_TIMEOUT_MS = 1000;

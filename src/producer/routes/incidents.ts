@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import type { CompiledRunbook } from '../../engine/compile.ts';
 import { renderReport } from '../../engine/report.ts';
@@ -7,6 +7,7 @@ import { fingerprintFromLabels } from '../../engine/triggers.ts';
 import { type Alert, INCIDENT_STATUSES } from '../../engine/types.ts';
 import { FirelineError, NotFoundError } from '../../errors.ts';
 import type { PipelineDeps } from '../../incidents/deps.ts';
+import type { IntakeOutcome } from '../../incidents/intake.ts';
 import {
   acknowledge,
   approveStep,
@@ -14,15 +15,16 @@ import {
   rejectStep,
   resolveIncident,
 } from '../../incidents/operations.ts';
-import { jobIds } from '../../queues/queues.ts';
-import { type ApiDeps, jsonBody } from '../app.ts';
+import { jobIds } from '../../queues/catalog.ts';
 import { actorOf, requireScope } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
 import { redisErrorsAs503, requireRedis, UnavailableError } from '../http-errors.ts';
+import { jsonBody } from '../json-body.ts';
 
 /**
  * The operator API on incidents: list, read, timeline, report, manual trigger, and the responder
  * operations (approve/reject, complete, acknowledge, resolve), which are the ones in
- * `workers/operations.ts` so the API, the CLI and Slack buttons behave the same.
+ * `src/incidents/operations.ts` so the API, the CLI and Slack buttons behave the same.
  */
 
 const Id = z.string().min(1).max(200);
@@ -120,8 +122,22 @@ export function incidentRoutes(deps: ApiDeps): Router {
   const read = [requireScope(deps.auth, 'viewer'), requireRedis(deps)];
   const act = [requireScope(deps.auth, 'operator'), requireRedis(deps), jsonBody(deps)];
   const base = '/api/v1/incidents';
+  router.get(base, ...read, listIncidents(p));
+  router.post(base, ...act, triggerIncident(deps));
+  router.get(`${base}/:id`, ...read, getIncident(p));
+  router.get(`${base}/:id/timeline`, ...read, getTimeline(p));
+  router.get(`${base}/:id/report.md`, ...read, getReport(p));
+  router.post(`${base}/:id/approvals/:stepId`, ...act, decideApproval(p));
+  router.post(`${base}/:id/steps/:stepId/complete`, ...act, completeManualStep(p));
+  router.post(`${base}/:id/ack`, ...act, acknowledgeIncident(p));
+  router.post(`${base}/:id/resolve`, ...act, markResolved(p));
+  router.use(redisErrorsAs503(deps));
+  return router;
+}
 
-  router.get(base, ...read, async (req, res) => {
+/** `GET /api/v1/incidents`: one page of incidents, filtered. */
+function listIncidents(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
     const q = ListQuery.parse(req.query);
     const page = await p.store.list(
       {
@@ -134,57 +150,82 @@ export function incidentRoutes(deps: ApiDeps): Router {
       { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) },
     );
     res.json(page);
-  });
+  };
+}
 
-  router.post(base, ...act, async (req, res) => {
+/** `POST /api/v1/incidents`: a manual trigger of a runbook, with an optional note. */
+function triggerIncident(deps: ApiDeps): RequestHandler {
+  const p = deps.pipeline.deps;
+  return async (req, res) => {
     const body = TriggerBody.parse(req.body ?? {});
     const compiled = p.catalog.require(body.runbookId);
     const actor = actorOf(res);
-    let outcomes: Awaited<ReturnType<typeof deps.pipeline.intake>>;
-    try {
-      outcomes = await deps.pipeline.intake(manualAlert(compiled, body, p.now()), {
-        runbookId: compiled.runbook.id,
-        actor,
-      });
-    } catch (err) {
-      if (err instanceof FirelineError) throw err;
-      deps.logger.warn({ err, runbookId: compiled.runbook.id }, 'manual trigger could not be recorded');
-      throw new UnavailableError('the trigger could not be recorded (Redis unavailable); retry shortly');
-    }
+    const outcomes = await intakeManual(deps, compiled, body, actor);
     const first = outcomes[0];
     if (first?.outcome !== 'opened' && first?.outcome !== 'attached')
       throw new Error(`manual trigger of ${compiled.runbook.id} gave outcome ${first?.outcome}`);
     if (body.note) await p.store.appendEvent(first.incidentId, { type: 'note', actor, message: body.note });
     res.status(201).json({ incidentId: first.incidentId, outcome: first.outcome });
-  });
+  };
+}
 
-  router.get(`${base}/:id`, ...read, async (req, res) => {
+/** Takes a manual trigger; a failure that is not a refusal is a 503 the operator may retry. */
+async function intakeManual(
+  deps: ApiDeps,
+  compiled: CompiledRunbook,
+  body: z.infer<typeof TriggerBody>,
+  actor: string,
+): Promise<IntakeOutcome[]> {
+  try {
+    return await deps.pipeline.intake(manualAlert(compiled, body, deps.pipeline.deps.now()), {
+      runbookId: compiled.runbook.id,
+      actor,
+    });
+  } catch (err) {
+    if (err instanceof FirelineError) throw err;
+    deps.logger.warn({ err, runbookId: compiled.runbook.id }, 'manual trigger could not be recorded');
+    throw new UnavailableError('the trigger could not be recorded (Redis unavailable); retry shortly');
+  }
+}
+
+/** `GET /api/v1/incidents/:id`: the incident, its runbook's summary and the escalation due. */
+function getIncident(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
     const incident = await requireIncident(p, params(req.params).id);
     res.json({
       incident,
       runbook: runbookSummary(p.catalog.get(incident.runbookId)),
       escalation: { dueAt: await escalationDueAt(p, incident.id) },
     });
-  });
+  };
+}
 
-  router.get(`${base}/:id/timeline`, ...read, async (req, res) => {
+/** `GET /api/v1/incidents/:id/timeline`: one page of the timeline. */
+function getTimeline(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
     const { id } = params(req.params);
     const q = TimelineQuery.parse(req.query);
     await requireIncident(p, id);
     const events = await p.store.timeline(id, { limit: q.limit, ...(q.after ? { after: q.after } : {}) });
     res.json({ events });
-  });
+  };
+}
 
-  router.get(`${base}/:id/report.md`, ...read, async (req, res) => {
+/** `GET /api/v1/incidents/:id/report.md`: the incident report as a Markdown download. */
+function getReport(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
     const incident = await requireIncident(p, params(req.params).id);
     const markdown = renderReport(incident, await p.store.timeline(incident.id));
     res
       .type('text/markdown; charset=utf-8')
       .setHeader('Content-Disposition', `attachment; filename="${incident.id.replace(/["\\\r\n]/g, '_')}.md"`)
       .send(markdown);
-  });
+  };
+}
 
-  router.post(`${base}/:id/approvals/:stepId`, ...act, async (req, res) => {
+/** `POST /api/v1/incidents/:id/approvals/:stepId`: approves or rejects a step. */
+function decideApproval(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
     const { id, stepId } = params(req.params);
     const body = ApprovalBody.parse(req.body ?? {});
     const who = { user: actorOf(res), ...(body.comment ? { comment: body.comment } : {}) };
@@ -193,9 +234,12 @@ export function incidentRoutes(deps: ApiDeps): Router {
         ? await approveStep(p, id, stepId, who)
         : await rejectStep(p, id, stepId, who);
     res.json({ step });
-  });
+  };
+}
 
-  router.post(`${base}/:id/steps/:stepId/complete`, ...act, async (req, res) => {
+/** `POST /api/v1/incidents/:id/steps/:stepId/complete`: a manual step done by a responder. */
+function completeManualStep(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
     const { id, stepId } = params(req.params);
     const body = CommentBody.parse(req.body ?? {});
     const step = await completeStep(p, id, stepId, {
@@ -203,20 +247,23 @@ export function incidentRoutes(deps: ApiDeps): Router {
       ...(body.comment ? { comment: body.comment } : {}),
     });
     res.json({ step });
-  });
+  };
+}
 
-  router.post(`${base}/:id/ack`, ...act, async (req, res) => {
+/** `POST /api/v1/incidents/:id/ack`. */
+function acknowledgeIncident(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
     const { changed } = await acknowledge(p, params(req.params).id, actorOf(res));
     res.json({ acknowledged: true, changed });
-  });
+  };
+}
 
-  router.post(`${base}/:id/resolve`, ...act, async (req, res) => {
+/** `POST /api/v1/incidents/:id/resolve`: answers the resolved incident. */
+function markResolved(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
     const { id } = params(req.params);
     const body = CommentBody.parse(req.body ?? {});
     await resolveIncident(p, id, actorOf(res), body.comment);
     res.json({ incident: await requireIncident(p, id) });
-  });
-
-  router.use(redisErrorsAs503(deps));
-  return router;
+  };
 }

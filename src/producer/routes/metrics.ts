@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import type { RouteModule } from '../app.ts';
 import { requireScope } from '../auth.ts';
+import type { RouteModule } from '../deps.ts';
 import type { Metrics } from '../metrics.ts';
 
 /**

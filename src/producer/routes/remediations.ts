@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { setRemediationsPaused } from '../../incidents/operations.ts';
-import type { ApiDeps } from '../app.ts';
 import { actorOf, requireScope } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
 import { redisErrorsAs503, requireRedis } from '../http-errors.ts';
 
 /** The job states shown by `GET /api/v1/remediations`. */

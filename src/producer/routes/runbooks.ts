@@ -1,8 +1,8 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { reloadRunbooks } from '../../incidents/runbooks.ts';
-import type { ApiDeps } from '../app.ts';
 import { requireScope } from '../auth.ts';
+import type { ApiDeps } from '../deps.ts';
 
 /**
  * The runbooks this process serves, and their reload from `deps.runbookPaths`. A reload swaps the

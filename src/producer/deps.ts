@@ -1,0 +1,26 @@
+import type { Router } from 'express';
+import type { Core } from '../incidents/core.ts';
+import type { Logger } from '../logger.ts';
+import type { AuthConfig } from './auth.ts';
+
+/** What the HTTP app needs; built by the entry point, or by a test on port 0. */
+export interface ApiDeps {
+  pipeline: Core;
+  auth: AuthConfig;
+  logger: Logger;
+  /** Largest accepted body, in bytes (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** Verifies X-Grafana-Alerting-Signature when set. */
+  grafanaSecret?: string;
+  /** Verifies Slack interactivity requests; the endpoint answers 404 when unset. */
+  slackSigningSecret?: string;
+  /** Where runbooks are loaded from, for `POST /api/v1/runbooks/reload`. */
+  runbookPaths: readonly string[];
+  /** The clock (Slack request timestamps). */
+  now?: () => Date;
+  /** Interval of the SSE `: ping` comment (default 15 s); short in tests. */
+  sseHeartbeatMs?: number;
+}
+
+/** A group of routes mounted by the app; each module exports one. */
+export type RouteModule = (deps: ApiDeps) => Router;
