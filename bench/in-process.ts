@@ -79,7 +79,7 @@ async function handleIncident(
         signal: AbortSignal.timeout(timeoutMs),
         timeoutMs,
       });
-      return judge(compiled, step.id, facts, Math.round(performance.now() - started));
+      return judge(compiled, step.id, facts, Math.round(performance.now() - started), new Date());
     }),
   );
   const verdicts: Record<string, Verdict> = {};

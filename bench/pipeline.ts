@@ -21,7 +21,7 @@ import { createCatalog } from '../src/engine/catalog.ts';
 import type { Alert, TimelineEvent } from '../src/engine/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { createPipeline, type Pipeline } from '../src/process/pipeline.ts';
-import { QUEUE_NAMES } from '../src/queues/queues.ts';
+import { QUEUE_NAMES } from '../src/queues/catalog.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
 import { compileFiveChecks, FIVE_CHECKS } from './five-checks.ts';
 import {

@@ -63,3 +63,13 @@ export class NotFoundError extends FirelineError {
     super('NOT_FOUND', `${what} not found`);
   }
 }
+
+/**
+ * Fireline's own data does not hold together (a job names a step its runbook lacks). Another
+ * attempt cannot succeed: the workers fail such a job at once (BullMQ's UnrecoverableError).
+ */
+export class InvariantError extends FirelineError {
+  constructor(message: string) {
+    super('INVARIANT', message);
+  }
+}

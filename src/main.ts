@@ -8,9 +8,13 @@ import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createPipeline, type Pipeline } from './process/pipeline.ts';
 import { type AuthConfig, authEnabled } from './producer/auth.ts';
-import { QUEUE_NAMES, type QueueName } from './queues/queues.ts';
+import { QUEUE_NAMES, type QueueName } from './queues/catalog.ts';
 import type { RedisTarget } from './redis/launcher.ts';
+import { settleWithin } from './runtime/shutdown.ts';
 import { startTelemetry } from './runtime/telemetry.ts';
+
+/** How long one step of stop() may take (the pipeline gets the shutdown timeout on top). */
+const STOP_STEP_MS = 5000;
 
 export const ROLES = ['all', 'api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -94,13 +98,24 @@ export async function startFireline(
       config.FIRELINE_PUBLIC_URL ??
       `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`,
   });
-  const stops: (() => Promise<void>)[] = [
-    () => telemetry.shutdown(),
-    () => redis.stop(),
-    () => pipeline.close(config.FIRELINE_SHUTDOWN_TIMEOUT_MS),
+  // What stop() undoes, in start order; each step is guarded and bounded, so one that fails or
+  // hangs (Redis gone) neither stops the others nor keeps the process up.
+  const stops: { step: string; ms: number; run: () => Promise<unknown> }[] = [
+    { step: 'stop tracing', ms: STOP_STEP_MS, run: () => telemetry.shutdown() },
+    { step: 'stop redis-server', ms: STOP_STEP_MS, run: () => redis.stop() },
+    {
+      step: 'close pipeline',
+      // Workers get the whole shutdown timeout for active jobs; the pipeline's other steps are bounded too.
+      ms: config.FIRELINE_SHUTDOWN_TIMEOUT_MS + 4 * STOP_STEP_MS,
+      run: () => pipeline.close(config.FIRELINE_SHUTDOWN_TIMEOUT_MS),
+    },
   ];
-  const stop = async () => {
-    for (const step of stops.reverse()) await step();
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      for (const { step, ms, run } of [...stops].reverse()) await settleWithin(run(), ms, logger, step);
+    })();
+    return stopping;
   };
   try {
     await pipeline.ready().catch((err: Error) => {
@@ -125,7 +140,7 @@ export async function startFireline(
     const { listen } = await import('./producer/server.ts');
     const metrics = createMetrics({ pipeline, logger });
     await metrics.start();
-    stops.push(() => metrics.stop());
+    stops.push({ step: 'stop metrics', ms: STOP_STEP_MS, run: () => metrics.stop() });
     const http = await listen(
       {
         pipeline,
@@ -139,7 +154,7 @@ export async function startFireline(
       config.HOST,
       config.PORT,
     );
-    stops.push(() => http.close());
+    stops.push({ step: 'close HTTP server', ms: STOP_STEP_MS, run: () => http.close() });
     if (!authEnabled(auth))
       logger.warn(
         `AUTHENTICATION IS OFF: set FIRELINE_*_TOKEN to require tokens; listening on ${config.HOST} only`,

@@ -68,15 +68,16 @@ function planOf(compiled: CompiledRunbook): ReadonlyMap<string, StepPlan> {
 /**
  * Judges a step's facts: `critical`, then `warning`, then `healthy`; the first true expression
  * wins and is recorded in `matched`. None true → `unknown` (never a silent healthy); an expression
- * that fails or gives a non-bool → `error`. `now` is what `interpret` sees as `now`.
+ * that fails or gives a non-bool → `error`. `now` is what `interpret` sees as `now` (the caller's
+ * clock: the engine never reads the wall clock).
  * An unknown `stepId` is a bug and throws.
  */
 export function judge(
   compiled: CompiledRunbook,
   stepId: string,
   facts: Facts,
-  durationMs?: number,
-  now: Date = new Date(),
+  durationMs: number | undefined,
+  now: Date,
 ): Verdict {
   const plan = planOf(compiled).get(stepId);
   if (!plan) throw new NotFoundError(`diagnostic '${stepId}' in runbook '${compiled.runbook.id}'`);

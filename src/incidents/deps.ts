@@ -6,12 +6,21 @@ import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues/queues.ts';
 import type { RedisClient } from '../redis/client.ts';
 import type { IncidentStore } from '../store/incident-store.ts';
+import type { NotifyHolds } from '../store/notify-holds.ts';
 import type { Safety } from '../store/safety.ts';
+import type { ThresholdState } from '../store/threshold-state.ts';
 
-/** Everything the processors need, injected by the entry point (and by tests). */
+/**
+ * Everything the incident layer needs, built by src/process/pipeline.ts (and by tests). The
+ * processors and the HTTP routes pass it on; Redis is reached only through the stores here.
+ */
 export interface PipelineDeps {
   store: IncidentStore;
   safety: Safety;
+  /** What metric_threshold triggers remember between polls. */
+  thresholds: ThresholdState;
+  /** Notifications held back per address after a 429. */
+  holds: NotifyHolds;
   queues: Queues;
   catalog: RunbookCatalog;
   diagnostics: DiagnosticRegistry;
@@ -20,7 +29,7 @@ export interface PipelineDeps {
   /** Where the console shows an incident, for links in notifications (e.g. http://host:3000). */
   publicUrl?: string;
   logger: Logger;
-  /** The connection used for safety state and ad-hoc reads. */
+  /** The request connection the stores above use; the HTTP layer reads its status (503 while down). */
   redis: RedisClient;
   /** Global dry-run (FIRELINE_DRY_RUN); a runbook may also ask for it. */
   dryRun: boolean;

@@ -1,7 +1,16 @@
-import type { Job } from 'bullmq';
 import type { Logger } from '../logger.ts';
-import { escalateIncident } from '../workers/decision.ts';
 import type { PipelineDeps } from './deps.ts';
+import { escalateIncident } from './escalation.ts';
+
+/** What is read of a failed BullMQ job. */
+export interface FailedJob {
+  id?: string | undefined;
+  name: string;
+  data: unknown;
+  opts: { attempts?: number | undefined };
+  attemptsMade: number;
+  finishedOn?: number | undefined;
+}
 
 /** Jobs whose loss leaves an incident without its next step: a human must take over. */
 const ESCALATE_ON_LOSS = new Set(['trigger', 'evaluate', 'verify', 'remediate', 'escalate']);
@@ -14,7 +23,7 @@ const ESCALATE_ON_LOSS = new Set(['trigger', 'evaluate', 'verify', 'remediate', 
  */
 export async function recordFinalFailure(
   deps: PipelineDeps,
-  job: Job,
+  job: FailedJob,
   err: Error,
   log: Logger,
 ): Promise<void> {

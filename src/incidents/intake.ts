@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { incidentKey, matchTriggers } from '../engine/triggers.ts';
 import type { Alert, Incident } from '../engine/types.ts';
-import { jobIds } from '../queues/queues.ts';
+import { jobIds } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
-import { cancelEscalation, resolveIncident } from './operations.ts';
+import { cancelEscalation } from './escalation.ts';
+import { resolveIncident } from './operations.ts';
 
 /** What happened to one alert for one runbook (or to an alert no runbook matched). */
 export type IntakeOutcome =

@@ -1,6 +1,6 @@
 import type { Runbook } from '../engine/runbook-schema.ts';
 import type { Incident } from '../engine/types.ts';
-import { jobIds } from '../queues/queues.ts';
+import { jobIds } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
 
 /**

@@ -1,9 +1,10 @@
-import { nextStatusAfterPlan } from '../engine/incident-state.ts';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus, type PlanStep } from '../engine/types.ts';
 import { InvalidOperationError, NotFoundError } from '../errors.ts';
-import { jobIds } from '../queues/queues.ts';
 import type { PipelineDeps } from './deps.ts';
+import { enqueueRemediation } from './dispatch.ts';
+import { cancelEscalation } from './escalation.ts';
 import { notifyChannelsTold } from './notices.ts';
+import { refreshStatus, requireIncident } from './status.ts';
 
 /**
  * The operations a responder (API, CLI, Slack button) or a worker performs on an incident. Each
@@ -12,12 +13,6 @@ import { notifyChannelsTold } from './notices.ts';
  */
 
 const OPEN: readonly IncidentStatus[] = INCIDENT_STATUSES.filter((s) => s !== 'resolved');
-
-async function requireIncident(deps: PipelineDeps, id: string): Promise<Incident> {
-  const incident = await deps.store.get(id);
-  if (!incident) throw new NotFoundError(`incident '${id}'`);
-  return incident;
-}
 
 function requireStep(incident: Incident, stepId: string): PlanStep {
   const step = incident.plan.find((s) => s.stepId === stepId);
@@ -102,11 +97,8 @@ export async function approveStep(
   who: Approval,
 ): Promise<PlanStep> {
   const { incident, step } = await changeStep(deps, incidentId, stepId, who, CHANGES.approve);
-  await deps.queues.add(
-    'remediate',
-    { incidentId, runbookId: incident.runbookId, stepId },
-    { jobId: jobIds.remediate(incidentId, stepId), attempts: 1 },
-  );
+  const def = deps.catalog.get(incident.runbookId)?.runbook.remediations.find((r) => r.id === stepId);
+  await enqueueRemediation(deps, incidentId, incident.runbookId, stepId, def);
   await refreshStatus(deps, incidentId);
   return step;
 }
@@ -174,47 +166,6 @@ export async function resolveIncident(
     throw new InvalidOperationError(`cannot resolve: incident ${incidentId} is ${res.current ?? 'gone'}`);
   await cancelEscalation(deps, incidentId, 'the incident was resolved');
   await notifyChannelsTold(deps, incidentId, 'resolved');
-}
-
-/** Removes a pending escalation timer; a timer already running re-checks the incident itself. */
-export async function cancelEscalation(
-  deps: PipelineDeps,
-  incidentId: string,
-  reason: string,
-): Promise<boolean> {
-  // Queue.remove answers 1 for a job that does not exist, so look first; a job already running
-  // re-checks the incident itself (escalateIncident with unlessAttended).
-  const job = await deps.queues.byName.notifications.getJob(jobIds.escalate(incidentId));
-  if (!job || !(await job.isDelayed())) return false;
-  const removed = await deps.queues.byName.notifications.remove(job.id!);
-  if (removed !== 1) return false;
-  await deps.store.appendEvent(incidentId, {
-    type: 'escalation.cancelled',
-    actor: 'system',
-    message: `Escalation cancelled: ${reason}`,
-  });
-  return true;
-}
-
-/**
- * Moves the incident to the status its plan implies (awaiting approval, remediating, awaiting the
- * responder). Compare-and-set; retried when another worker moved it meanwhile.
- */
-export async function refreshStatus(deps: PipelineDeps, incidentId: string): Promise<void> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const incident = await requireIncident(deps, incidentId);
-    if (incident.status === 'resolved' || !incident.decision) return;
-    const next = nextStatusAfterPlan(incident.plan);
-    if (next === incident.status) return;
-    const res = await deps.store.setStatus(incidentId, [incident.status], next, {
-      type: 'incident.status',
-      actor: 'system',
-      message: `Incident is now ${next.replaceAll('_', ' ')}`,
-      data: { from: incident.status, to: next },
-    });
-    if (res.ok) return;
-  }
-  throw new InvalidOperationError(`incident ${incidentId}: status kept changing under refreshStatus`);
 }
 
 /** The kill switch: pausing the remediations queue stops every worker from taking an action. */

@@ -6,13 +6,16 @@ import type { Core } from '../incidents/core.ts';
 import type { PipelineDeps } from '../incidents/deps.ts';
 import { createIntake } from '../incidents/intake.ts';
 import type { Logger } from '../logger.ts';
-import { createQueues, QUEUE_NAMES, type QueueName } from '../queues/queues.ts';
+import { QUEUE_NAMES, type QueueName } from '../queues/catalog.ts';
+import { createQueues } from '../queues/queues.ts';
 import { createRedis, type RedisClient, waitReady } from '../redis/client.ts';
 import { effectivePrefix } from '../redis/url.ts';
 import { settleWithin } from '../runtime/shutdown.ts';
 import { createIncidentStore } from '../store/incident-store.ts';
+import { createNotifyHolds } from '../store/notify-holds.ts';
 import { createProgressHub } from '../store/progress.ts';
 import { createSafety } from '../store/safety.ts';
+import { createThresholdState } from '../store/threshold-state.ts';
 import { type RunningWorkers, startWorkers, type WorkerSettings } from '../workers/index.ts';
 
 export interface PipelineOptions {
@@ -67,6 +70,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     // full timeline, so 10k events here bound Redis without losing history.
     store: createIncidentStore({ redis, prefix: opts.prefix, now, eventsMaxLen: 10_000 }),
     safety: createSafety(redis, opts.prefix, () => now().getTime()),
+    thresholds: createThresholdState(redis, opts.prefix),
+    holds: createNotifyHolds(redis, opts.prefix),
     queues: createQueues(queueConnection, opts.prefix, opts.logger, opts.telemetry),
     catalog: opts.catalog,
     diagnostics: adapters.diagnostics,

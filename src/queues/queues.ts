@@ -1,107 +1,43 @@
-import { FlowProducer, type Job, type JobsOptions, Queue, type Telemetry, UnrecoverableError } from 'bullmq';
-import { z } from 'zod';
-import { NOTIFICATION_KINDS } from '../engine/types.ts';
+import { FlowProducer, type Job, Queue, type Telemetry } from 'bullmq';
 import type { Logger } from '../logger.ts';
 import type { RedisClient } from '../redis/client.ts';
+import {
+  type AddOptions,
+  DEFAULT_JOB_OPTIONS,
+  JOBS,
+  type JobData,
+  type JobName,
+  jobOptions,
+  QUEUE_NAMES,
+  type QueueName,
+} from './catalog.ts';
 
-/** The five queues of DESIGN.md "Shape". */
-export const QUEUES = {
-  triggers: 'triggers',
-  diagnostics: 'diagnostics',
-  decisions: 'decisions',
-  remediations: 'remediations',
-  notifications: 'notifications',
-} as const;
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
-export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
-
-const IncidentRef = { incidentId: z.string().min(1) };
-
-/** Every job name with its payload schema; payloads are validated when a job is taken. */
-export const JOBS = {
-  trigger: { queue: QUEUES.triggers, schema: z.object(IncidentRef) },
-  sweep: { queue: QUEUES.triggers, schema: z.object({}) },
-  /** One poll of a `metric_threshold` trigger (added by its job scheduler). */
-  threshold: {
-    queue: QUEUES.triggers,
-    schema: z.object({ runbookId: z.string().min(1), triggerIndex: z.number().int().nonnegative() }),
-  },
-  diagnose: {
-    queue: QUEUES.diagnostics,
-    schema: z.object({
-      ...IncidentRef,
-      runbookId: z.string(),
-      stepId: z.string(),
-      /** The step's config with templates rendered for this incident. */
-      config: z.unknown(),
-      /** Set when rendering failed: the step is judged `error` without running. */
-      renderError: z.string().optional(),
-      timeoutMs: z.number().positive(),
-    }),
-  },
-  evaluate: { queue: QUEUES.decisions, schema: z.object({ ...IncidentRef, runbookId: z.string() }) },
-  verify: {
-    queue: QUEUES.decisions,
-    schema: z.object({ ...IncidentRef, runbookId: z.string(), stepId: z.string() }),
-  },
-  remediate: {
-    queue: QUEUES.remediations,
-    schema: z.object({ ...IncidentRef, runbookId: z.string(), stepId: z.string() }),
-  },
-  notify: {
-    queue: QUEUES.notifications,
-    schema: z.object({
-      ...IncidentRef,
-      kind: z.enum(NOTIFICATION_KINDS),
-      channel: z.string().min(1),
-      stepId: z.string().optional(),
-    }),
-  },
-  escalate: { queue: QUEUES.notifications, schema: z.object(IncidentRef) },
-} as const;
-export type JobName = keyof typeof JOBS;
-export type JobData<N extends JobName> = z.infer<(typeof JOBS)[N]['schema']>;
-
-/**
- * Validates a taken job against its catalog entry. A bad payload will never get better on retry,
- * so it fails the job at once (UnrecoverableError) with the field paths.
- */
-export function parseJob<N extends JobName>(name: N, job: Job): JobData<N> {
-  const parsed = JOBS[name].schema.safeParse(job.data);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new UnrecoverableError(`bad ${name} payload in job ${job.id}: ${where}`);
-  }
-  return parsed.data as JobData<N>;
+/** One job of a flow: its catalog name, payload and id (its queue and policy come from the catalog). */
+export interface FlowJob<N extends JobName> {
+  name: N;
+  data: JobData<N>;
+  jobId: string;
 }
-
-/** Deterministic job ids (no ':' and never all digits, per BullMQ) so re-adding is a no-op. */
-export const jobIds = {
-  trigger: (incidentId: string) => `${incidentId}-trigger`,
-  diagnose: (incidentId: string, stepId: string) => `${incidentId}-diag-${stepId}`,
-  evaluate: (incidentId: string) => `${incidentId}-evaluate`,
-  verify: (incidentId: string, stepId: string) => `${incidentId}-verify-${stepId}`,
-  remediate: (incidentId: string, stepId: string) => `${incidentId}-fix-${stepId}`,
-  notify: (incidentId: string, kind: string, channel: string, stepId = '') =>
-    `${incidentId}-notify-${kind}-${stepId}-${Buffer.from(channel).toString('base64url')}`,
-  escalate: (incidentId: string) => `${incidentId}-escalate`,
-};
-
-/** Finished jobs are kept briefly for Bull Board and debugging, bounded in count. */
-export const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 3,
-  backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 24 * 3600, count: 1000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
-};
 
 export interface Queues {
   readonly prefix: string;
   readonly byName: Readonly<Record<QueueName, Queue>>;
-  readonly flows: FlowProducer;
-  /** Adds a job by catalog name; the payload is typed from its schema. */
-  add<N extends JobName>(name: N, data: JobData<N>, opts: JobsOptions & { jobId: string }): Promise<Job>;
+  /** Adds a job by catalog name with its catalog policy; the payload is typed from its schema. */
+  add<N extends JobName>(name: N, data: JobData<N>, opts: AddOptions): Promise<Job>;
+  /** Adds a parent and its children as ONE flow, each job with its catalog policy. */
+  addFlow<P extends JobName, C extends JobName>(parent: FlowJob<P>, children: FlowJob<C>[]): Promise<void>;
+  /** BullMQ's key of a job (how a flow parent names its children's results). */
+  jobKey(name: JobName, jobId: string): string;
   close(): Promise<void>;
+}
+
+function flowNode<N extends JobName>(job: FlowJob<N>) {
+  return {
+    name: job.name,
+    queueName: JOBS[job.name].queue,
+    data: job.data,
+    opts: jobOptions(job.name, { jobId: job.jobId }),
+  };
 }
 
 /**
@@ -137,9 +73,14 @@ export function createQueues(
   return {
     prefix,
     byName,
-    flows,
     add(name, data, opts) {
-      return byName[JOBS[name].queue].add(name, data, opts);
+      return byName[JOBS[name].queue].add(name, data, jobOptions(name, opts));
+    },
+    async addFlow(parent, children) {
+      await flows.add({ ...flowNode(parent), children: children.map(flowNode) });
+    },
+    jobKey(name, jobId) {
+      return byName[JOBS[name].queue].toKey(jobId);
     },
     close() {
       closing ??= Promise.allSettled([...Object.values(byName).map((q) => q.close()), flows.close()]).then(

@@ -5,7 +5,7 @@ import { isClusterUrl, parseClusterUrl } from './url.ts';
 export type RedisClient = Redis | Cluster;
 
 /**
- * How a connection is used decides its options (notes/bullmq.md):
+ * How a connection is used decides its options (docs/ARCHITECTURE.md "Redis connections"):
  * - `worker`: BullMQ workers and blocking commands — retry forever (`maxRetriesPerRequest: null`);
  * - `producer`: HTTP request paths — fail fast when Redis is down (`enableOfflineQueue: false`) so the
  *   API can answer 503 instead of hanging;

@@ -2,7 +2,6 @@ import type { Context, SpanOptions } from '@opentelemetry/api';
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { Telemetry } from 'bullmq';
 import type { BullMQOTelSpan as SpanWrapper } from 'bullmq-otel';
-import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 
 /** The tracer name of Fireline's own spans and of the BullMQ spans. */
@@ -29,6 +28,12 @@ export interface RunningTelemetry {
   shutdown(): Promise<void>;
 }
 
+/** The settings tracing reads (FIRELINE_OTEL and OTEL_SERVICE_NAME of src/config.ts). */
+export interface TelemetrySettings {
+  FIRELINE_OTEL: 'off' | 'otlp' | 'console';
+  OTEL_SERVICE_NAME: string;
+}
+
 export interface TelemetryOptions {
   /** Replaces the exporter FIRELINE_OTEL names; each span is handed to it as it ends (tests). */
   exporter?: SpanExporter;
@@ -41,7 +46,7 @@ export interface TelemetryOptions {
  * carries the context from producer to worker, so one alert makes one trace.
  */
 export async function startTelemetry(
-  config: Pick<Config, 'FIRELINE_OTEL' | 'OTEL_SERVICE_NAME'>,
+  config: TelemetrySettings,
   logger: Logger,
   opts: TelemetryOptions = {},
 ): Promise<RunningTelemetry> {

@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { trace } from '@opentelemetry/api';
-import { type Job, type Telemetry, Worker, type WorkerOptions } from 'bullmq';
+import { type Telemetry, Worker, type WorkerOptions } from 'bullmq';
 import type { PipelineDeps } from '../incidents/deps.ts';
 import { recordFinalFailure } from '../incidents/failures.ts';
-import { QUEUES, type QueueName } from '../queues/queues.ts';
+import { upsertThresholdSchedulers } from '../incidents/threshold.ts';
+import { QUEUES, type QueueName } from '../queues/catalog.ts';
 import type { RedisClient } from '../redis/client.ts';
 import { settleWithin } from '../runtime/shutdown.ts';
 import { SPAN_ATTRIBUTES } from '../runtime/telemetry.ts';
@@ -11,10 +12,8 @@ import { createCoordinatorProcessor } from './coordinator.ts';
 import { createDecisionProcessor } from './decision.ts';
 import { createDiagnosticProcessor } from './diagnostic.ts';
 import { createNotificationProcessor } from './notification.ts';
+import type { Processor } from './processor.ts';
 import { createRemediationProcessor } from './remediation.ts';
-import { upsertThresholdSchedulers } from './threshold.ts';
-
-type Processor = (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown>;
 
 export interface WorkerSettings {
   diagnosticConcurrency: number;

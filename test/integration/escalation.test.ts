@@ -3,7 +3,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { TimelineEvent } from '../../src/engine/types.ts';
 import { acknowledge, resolveIncident } from '../../src/incidents/operations.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues/queues.ts';
+import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues/catalog.ts';
 import { createRedis } from '../../src/redis/client.ts';
 import { createNotificationProcessor } from '../../src/workers/notification.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';

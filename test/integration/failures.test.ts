@@ -3,7 +3,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { recordFinalFailure } from '../../src/incidents/failures.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import { jobIds, QUEUES } from '../../src/queues/queues.ts';
+import { jobIds, QUEUES } from '../../src/queues/catalog.ts';
 import { createRedis } from '../../src/redis/client.ts';
 import { eventsUntil, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 
@@ -39,7 +39,8 @@ describe('a job that fails for good', () => {
     const p = pipeline;
     const [opened] = await p.intake(firingAlert({ alertname: 'LostJobs' }));
     const id = (opened as { incidentId: string }).incidentId;
-    await p.deps.queues.add(
+    // One attempt (not the catalog's three), so the broken worker below fails it for good at once.
+    await p.deps.queues.byName.notifications.add(
       'notify',
       { incidentId: id, kind: 'opened', channel: '#lost' },
       { jobId: `${id}-n`, attempts: 1 },

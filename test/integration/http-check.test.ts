@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/harness/redis-server.ts';
 import {
   createHttpCheckExecutor,
   type HttpCheckConfig,
@@ -14,7 +15,6 @@ import {
   httpCheckExecutor,
 } from '../../src/adapters/diagnostics/http-check.ts';
 import { AdapterError } from '../../src/errors.ts';
-import { freePort } from '../helpers/redis-server.ts';
 
 const servers: (http.Server | https.Server)[] = [];
 

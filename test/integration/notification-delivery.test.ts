@@ -8,7 +8,7 @@ import { slackActionValue } from '../../src/engine/slack-actions.ts';
 import type { TimelineEvent } from '../../src/engine/types.ts';
 import { acknowledge, resolveIncident } from '../../src/incidents/operations.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import { jobIds, QUEUES, type QueueName } from '../../src/queues/queues.ts';
+import { jobIds, QUEUES, type QueueName } from '../../src/queues/catalog.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { type Receiver, type Reply, startReceiver } from '../helpers/receiver.ts';
 

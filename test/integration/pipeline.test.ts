@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { approveStep, completeStep, rejectStep } from '../../src/incidents/operations.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import { DEFAULT_JOB_OPTIONS, jobIds } from '../../src/queues/queues.ts';
+import { DEFAULT_JOB_OPTIONS, jobIds } from '../../src/queues/catalog.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, httpServer, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');

@@ -2,6 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Exporter,
+  type PrivatePrometheus,
+  startExporter,
+  startPrometheus,
+} from '../../scripts/harness/prometheus.ts';
 import { ConnectionsSchema } from '../../src/adapters/connections.ts';
 import { prometheusQueryExecutorFor } from '../../src/adapters/diagnostics/prometheus-query.ts';
 import { createAdapters } from '../../src/adapters/index.ts';
@@ -9,12 +15,6 @@ import { DiagnosticStepSchema } from '../../src/engine/runbook-schema.ts';
 import { renderDiagnosticConfig, templateContext } from '../../src/engine/template.ts';
 import { adapterFailure } from '../helpers/adapter-error.ts';
 import { firingAlert, httpServer } from '../helpers/pipeline.ts';
-import {
-  type Exporter,
-  type PrivatePrometheus,
-  startExporter,
-  startPrometheus,
-} from '../helpers/prometheus.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

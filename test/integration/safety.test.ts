@@ -9,7 +9,7 @@ import type { TimelineEvent } from '../../src/engine/types.ts';
 import { AdapterError } from '../../src/errors.ts';
 import { setRemediationsPaused } from '../../src/incidents/operations.ts';
 import type { Pipeline, PipelineOptions } from '../../src/process/pipeline.ts';
-import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues/queues.ts';
+import { jobIds, QUEUE_NAMES, QUEUES } from '../../src/queues/catalog.ts';
 import type { WorkerSettings } from '../../src/workers/index.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { until } from '../helpers/poll.ts';
@@ -322,7 +322,7 @@ describe('remediation safety under load', () => {
     await p.deps.queues.add(
       'remediate',
       { incidentId: id!, runbookId: 'once', stepId: 'fix' },
-      { jobId: jobIds.remediate(id!, 'fix'), attempts: 1 },
+      { jobId: jobIds.remediate(id!, 'fix') },
     );
     const again = await until(
       'second delivery done',

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type FirelineProcess, spawnFireline } from '../../scripts/harness/fireline-process.ts';
+import { freePort } from '../../scripts/harness/redis-server.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import { QUEUE_NAMES, type QueueName } from '../../src/queues/queues.ts';
+import { QUEUE_NAMES, type QueueName } from '../../src/queues/catalog.ts';
 import { killAll, type Scratch, scratchDir, startRole } from '../chaos/helpers.ts';
 import { latencyGroup, postJson } from '../helpers/alert-webhooks.ts';
-import { type FirelineProcess, spawnFireline } from '../helpers/fireline-process.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
-import { freePort } from '../helpers/redis-server.ts';
 
 const redisUrl = inject('redisUrl');
 const ALERTS = 30;

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type FirelineProcess, spawnFireline } from '../../scripts/harness/fireline-process.ts';
+import { freePort, startRedis } from '../../scripts/harness/redis-server.ts';
 import { redisAnswers } from '../../src/redis/launcher.ts';
-import { type FirelineProcess, spawnFireline } from '../helpers/fireline-process.ts';
-import { freePort, startRedis } from '../helpers/redis-server.ts';
 
 describe('fireline start (npm start) on a machine with no Redis at the configured address', () => {
   const procs: FirelineProcess[] = [];

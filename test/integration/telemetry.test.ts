@@ -238,7 +238,7 @@ register(${JSON.stringify(pathToFileURL(hooksFile).href)});
 const { loadConfig } = await import(${JSON.stringify(src('config.ts'))});
 await import(${JSON.stringify(src('main.ts'))});
 await import(${JSON.stringify(src('producer/server.ts'))});
-const { startTelemetry } = await import(${JSON.stringify(src('telemetry.ts'))});
+const { startTelemetry } = await import(${JSON.stringify(src('runtime/telemetry.ts'))});
 const { createLogger } = await import(${JSON.stringify(src('logger.ts'))});
 const config = loadConfig({});
 const t = await startTelemetry(config, createLogger({ level: 'silent' }));

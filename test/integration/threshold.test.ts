@@ -1,19 +1,19 @@
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { ConnectionsSchema } from '../../src/adapters/connections.ts';
-import { createAdapters } from '../../src/adapters/index.ts';
-import { fingerprintFromLabels } from '../../src/engine/triggers.ts';
-import type { Incident } from '../../src/engine/types.ts';
-import type { Pipeline } from '../../src/process/pipeline.ts';
-import { type ThresholdPollResult, upsertThresholdSchedulers } from '../../src/workers/threshold.ts';
-import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
 import {
   type Exporter,
   type PrivatePrometheus,
   startExporter,
   startPrometheus,
-} from '../helpers/prometheus.ts';
+} from '../../scripts/harness/prometheus.ts';
+import { ConnectionsSchema } from '../../src/adapters/connections.ts';
+import { createAdapters } from '../../src/adapters/index.ts';
+import { fingerprintFromLabels } from '../../src/engine/triggers.ts';
+import type { Incident } from '../../src/engine/types.ts';
+import { type ThresholdPollResult, upsertThresholdSchedulers } from '../../src/incidents/threshold.ts';
+import type { Pipeline } from '../../src/process/pipeline.ts';
+import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');
 const METRIC = 'fireline_latency_seconds';

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type FirelineProcess, spawnFireline } from '../../scripts/harness/fireline-process.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
-import { type FirelineProcess, spawnFireline } from '../helpers/fireline-process.ts';
 import { eventsUntil, firingAlert, httpServer, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');

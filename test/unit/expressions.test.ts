@@ -250,7 +250,7 @@ describe('readPath and formatPath', () => {
 });
 
 describe('FACTS_BY_TYPE', () => {
-  it('names the facts of each diagnostic type as DESIGN.md lists them', () => {
+  it('names the facts of each diagnostic type (src/engine/facts.ts)', () => {
     expect(FACTS_BY_TYPE).toEqual({
       prometheus_query: ['value', 'values', 'count', 'empty'],
       http_check: [

@@ -238,7 +238,7 @@ describe('judge', () => {
   });
 
   it('throws on a step the runbook does not have (a bug in the caller)', () => {
-    expect(() => judge(compiled, 'nope', {})).toThrow(
+    expect(() => judge(compiled, 'nope', {}, undefined, NOW)).toThrow(
       new NotFoundError("diagnostic 'nope' in runbook 'judge-cases'"),
     );
   });

@@ -2,7 +2,7 @@ import { AdapterError } from '../../errors.ts';
 
 /**
  * The one way notifiers POST: JSON out, status mapped onto AdapterError the way the notification
- * worker treats it (DESIGN.md "Shape": retries, 429-aware). Endpoint URLs carry credentials
+ * worker treats it (src/incidents/notification.ts: retries, 429-aware). Endpoint URLs carry credentials
  * (a Slack webhook URL is a secret), so no message built here contains the URL.
  */
 

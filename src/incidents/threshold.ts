@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Job } from 'bullmq';
 import { z } from 'zod';
 import type { MetricThresholdTriggerSchema } from '../engine/runbook-schema.ts';
 import { fingerprintFromLabels, incidentKey } from '../engine/triggers.ts';
 import type { Alert } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
-import type { PipelineDeps } from '../incidents/deps.ts';
-import { createIntake } from '../incidents/intake.ts';
-import { parseJob } from '../queues/queues.ts';
+import { JOBS } from '../queues/catalog.ts';
+import type { PipelineDeps } from './deps.ts';
+import { createIntake } from './intake.ts';
 
 /**
  * `metric_threshold` triggers: Fireline watches a PromQL query itself. One BullMQ job scheduler
@@ -38,11 +37,6 @@ export function thresholdSchedulerId(runbookId: string, triggerIndex: number): s
   return `${SCHEDULER_PREFIX}${runbookId}-${triggerIndex}`;
 }
 
-/** Redis hash of the series a trigger saw across the threshold: fingerprint → labels JSON. */
-function stateKey(deps: Pick<PipelineDeps, 'queues'>, schedulerId: string): string {
-  return `${deps.queues.prefix}:threshold:${schedulerId}`;
-}
-
 /** Whether `value` is across `threshold` in the trigger's direction (NaN never is). */
 export function crosses(
   value: number,
@@ -67,7 +61,7 @@ export function crosses(
  * it again after a catalog reload so that new and changed triggers follow.
  */
 export async function upsertThresholdSchedulers(
-  deps: Pick<PipelineDeps, 'catalog' | 'queues' | 'redis'>,
+  deps: Pick<PipelineDeps, 'catalog' | 'queues' | 'thresholds'>,
 ): Promise<string[]> {
   const queue = deps.queues.byName.triggers;
   const wanted = new Set<string>();
@@ -82,8 +76,7 @@ export async function upsertThresholdSchedulers(
         {
           name: 'threshold',
           data: { runbookId: runbook.id, triggerIndex },
-          // A poll is cheap and the next comes soon: no retries, little history.
-          opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+          opts: JOBS.threshold.policy,
         },
       );
     }
@@ -92,15 +85,12 @@ export async function upsertThresholdSchedulers(
   for (const scheduler of existing) {
     if (!scheduler.key.startsWith(SCHEDULER_PREFIX) || wanted.has(scheduler.key)) continue;
     await queue.removeJobScheduler(scheduler.key);
-    await deps.redis.del(stateKey(deps, scheduler.key));
+    await deps.thresholds.drop(scheduler.key);
   }
   return [...wanted];
 }
 
 const SamplesSchema = z.array(z.object({ labels: z.record(z.string(), z.string()), value: z.number() }));
-
-// Releases the poll lock only when this poll still holds it.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** What one poll did, as the job's return value. */
 export type ThresholdPollResult =
@@ -109,23 +99,25 @@ export type ThresholdPollResult =
   | { crossing: number; opened: number; attached: number; resolved: number };
 
 /** Runs one poll of a `threshold` job. */
-export async function pollThreshold(deps: PipelineDeps, job: Job): Promise<ThresholdPollResult> {
-  const { runbookId, triggerIndex } = parseJob('threshold', job);
+export async function pollThreshold(
+  deps: PipelineDeps,
+  runbookId: string,
+  triggerIndex: number,
+): Promise<ThresholdPollResult> {
   const schedulerId = thresholdSchedulerId(runbookId, triggerIndex);
   const runbook = deps.catalog.get(runbookId)?.runbook;
   const trigger = runbook?.triggers[triggerIndex];
   if (!runbook || trigger?.type !== 'metric_threshold') {
     // The runbook was removed or changed by a reload: this scheduler has nothing left to watch.
     await deps.queues.byName.triggers.removeJobScheduler(schedulerId);
-    await deps.redis.del(stateKey(deps, schedulerId));
+    await deps.thresholds.drop(schedulerId);
     return { skipped: 'trigger no longer exists' };
   }
-  const log = deps.logger.child({ runbookId, jobId: job.id });
+  const log = deps.logger.child({ runbookId, schedulerId });
   const timeoutMs = Math.min(MAX_POLL_MS, Math.max(1000, trigger.intervalSeconds * 1000));
-  const lockKey = `${stateKey(deps, schedulerId)}:lock`;
   const token = randomUUID();
   // Polls of one trigger never overlap: a slow one makes the next skip, not double-send.
-  if ((await deps.redis.set(lockKey, token, 'PX', timeoutMs + 5000, 'NX')) !== 'OK')
+  if (!(await deps.thresholds.lock(schedulerId, token, timeoutMs + 5000)))
     return { skipped: 'previous poll still running' };
   try {
     let samples: z.infer<typeof SamplesSchema>;
@@ -143,7 +135,7 @@ export async function pollThreshold(deps: PipelineDeps, job: Job): Promise<Thres
     }
     return await applyPoll(deps, runbook.id, trigger, schedulerId, samples);
   } finally {
-    await deps.redis.eval(RELEASE, 1, lockKey, token);
+    await deps.thresholds.unlock(schedulerId, token);
   }
 }
 
@@ -156,8 +148,7 @@ async function applyPoll(
 ): Promise<ThresholdPollResult> {
   const runbook = deps.catalog.require(runbookId).runbook;
   const intake = createIntake(deps);
-  const key = stateKey(deps, schedulerId);
-  const known = await deps.redis.hgetall(key);
+  const known = await deps.thresholds.seen(schedulerId);
   const now = deps.now().toISOString();
   const alertOf = (labels: Record<string, string>, status: Alert['status'], value?: number): Alert => ({
     source: 'metric_threshold',
@@ -191,13 +182,13 @@ async function applyPoll(
     const [outcome] = await intake(alert, { runbookId });
     if (outcome?.outcome === 'opened') result.opened++;
     else if (outcome?.outcome === 'attached') result.attached++;
-    await deps.redis.hset(key, alert.fingerprint, JSON.stringify(labels));
+    await deps.thresholds.markSeen(schedulerId, alert.fingerprint, JSON.stringify(labels));
   }
   for (const [fingerprint, labelsJson] of Object.entries(known)) {
     if (crossingNow.has(fingerprint)) continue;
     const labels = z.record(z.string(), z.string()).parse(JSON.parse(labelsJson));
     await intake(alertOf(labels, 'resolved'), { runbookId });
-    await deps.redis.hdel(key, fingerprint);
+    await deps.thresholds.forget(schedulerId, fingerprint);
     result.resolved++;
   }
   return result;

@@ -1,0 +1,133 @@
+import type { CompiledRunbook } from '../engine/compile.ts';
+import { isIdempotent, type RemediationStep, type Runbook } from '../engine/runbook-schema.ts';
+import type { Incident, PlanStep } from '../engine/types.ts';
+import { jobIds } from '../queues/catalog.ts';
+import type { PipelineDeps } from './deps.ts';
+import { refreshStatus } from './status.ts';
+
+/**
+ * Adds the `remediate` job of an automated step (once: its id is deterministic). An idempotent
+ * action may be retried; any other runs at most once (src/queues/catalog.ts `remediate`).
+ */
+export async function enqueueRemediation(
+  deps: PipelineDeps,
+  incidentId: string,
+  runbookId: string,
+  stepId: string,
+  def: RemediationStep | undefined,
+): Promise<void> {
+  await deps.queues.add(
+    'remediate',
+    { incidentId, runbookId, stepId },
+    {
+      jobId: jobIds.remediate(incidentId, stepId),
+      retryable: def?.action ? isIdempotent(def.action) : false,
+    },
+  );
+}
+
+interface StepCtx {
+  deps: PipelineDeps;
+  incident: Incident;
+  runbook: Runbook;
+  step: PlanStep;
+  def: RemediationStep;
+}
+
+/** An automated step goes to the rate-limited `remediations` queue. */
+async function dispatchAutomated({ deps, incident, runbook, step, def }: StepCtx) {
+  if (step.state !== 'pending' && step.state !== 'queued') return;
+  await enqueueRemediation(deps, incident.id, runbook.id, def.id, def);
+  await deps.store.updatePlanStep(
+    incident.id,
+    step.stepId,
+    ['pending'],
+    { state: 'queued' },
+    {
+      type: 'remediation.queued',
+      actor: 'system',
+      message: `${def.name}: queued`,
+      data: { stepId: step.stepId },
+    },
+  );
+}
+
+/** A step that needs approval is announced on the timeline and to the primary channel. */
+async function dispatchApproval({ deps, incident, runbook, step, def }: StepCtx) {
+  if (step.state !== 'awaiting_approval') return;
+  const channel = runbook.escalation.primary;
+  if (!step.at)
+    await deps.store.updatePlanStep(
+      incident.id,
+      step.stepId,
+      ['awaiting_approval'],
+      { at: deps.now().toISOString() },
+      {
+        type: 'remediation.awaiting_approval',
+        actor: 'system',
+        message: `${def.name}: waiting for approval`,
+        data: { stepId: step.stepId },
+      },
+    );
+  await deps.queues.add(
+    'notify',
+    { incidentId: incident.id, kind: 'approval_needed', channel, stepId: step.stepId },
+    { jobId: jobIds.notify(incident.id, 'approval_needed', channel, step.stepId) },
+  );
+}
+
+/** An `escalate` step pages its channel. */
+async function dispatchEscalation({ deps, incident, runbook, step, def }: StepCtx) {
+  if (step.state !== 'pending') return;
+  const channel = def.escalateTo ?? runbook.escalation.secondary ?? runbook.escalation.primary;
+  await deps.queues.add(
+    'notify',
+    { incidentId: incident.id, kind: 'escalation', channel, stepId: step.stepId },
+    { jobId: jobIds.notify(incident.id, 'escalation', channel, step.stepId) },
+  );
+  await deps.store.updatePlanStep(
+    incident.id,
+    step.stepId,
+    ['pending'],
+    { state: 'escalated' },
+    {
+      type: 'escalation.fired',
+      actor: 'system',
+      message: `${def.name}: escalated to ${channel}`,
+      data: { stepId: step.stepId, channel },
+    },
+  );
+}
+
+/** What starts each kind of plan step; manual steps wait on the responder's checklist. */
+const DISPATCH: Record<PlanStep['kind'], ((c: StepCtx) => Promise<void>) | undefined> = {
+  automated: dispatchAutomated,
+  approval: dispatchApproval,
+  escalate: dispatchEscalation,
+  manual: undefined,
+};
+
+/**
+ * Starts what the plan says: automated steps go to the rate-limited `remediations` queue, steps
+ * that need approval and escalations become notifications, manual steps wait on the checklist.
+ * Idempotent (deterministic job ids, compare-and-set on step states) so a re-run after a crash
+ * neither doubles a job nor an event.
+ */
+export async function dispatchPlan(
+  deps: PipelineDeps,
+  incident: Incident,
+  compiled: CompiledRunbook,
+): Promise<void> {
+  const { runbook } = compiled;
+  for (const step of incident.plan) {
+    const def = runbook.remediations.find((r) => r.id === step.stepId);
+    if (def) await DISPATCH[step.kind]?.({ deps, incident, runbook, step, def });
+  }
+  const channel = runbook.escalation.primary;
+  await deps.queues.add(
+    'notify',
+    { incidentId: incident.id, kind: 'update', channel },
+    { jobId: jobIds.notify(incident.id, 'update', channel) },
+  );
+  await refreshStatus(deps, incident.id);
+}
