@@ -1,3 +1,5 @@
+// The one place executors that need connections are registered (the others are in
+// diagnostics/registry.ts and actions/registry.ts, whose top comments say what adding a kind takes).
 import { createFlushCacheAction } from './actions/flush-cache.ts';
 import { createKubernetesActions } from './actions/kubernetes.ts';
 import { createNotifyAction } from './actions/notify.ts';

@@ -1,68 +1,14 @@
-import type { CelType, ExpressionScope, ScopeNode } from './expressions.ts';
+import { DIAGNOSTIC_TYPES } from './diagnostic-types/index.ts';
+import type { ExpressionScope, ScopeNode } from './expressions.ts';
 import type { DiagnosticType } from './runbook-schema.ts';
+import type { FactSpec } from './type-spec.ts';
 
-/** One fact a diagnostic type produces: a CEL variable of its `interpret` expressions. */
-export interface FactSpec {
-  readonly name: string;
-  /** `dyn` where the value may be null. */
-  readonly type: CelType;
-  readonly doc: string;
-}
+export type { FactSpec };
 
 /** The facts each diagnostic type's executor returns, with their CEL types and meaning. */
-export const FACT_SPECS: Readonly<Record<DiagnosticType, readonly FactSpec[]>> = {
-  prometheus_query: [
-    {
-      name: 'value',
-      type: 'dyn',
-      doc: 'first sample as a number (NaN and ±Inf kept), or null when the result is empty',
-    },
-    { name: 'values', type: 'list', doc: 'every sample as {labels, value}' },
-    { name: 'count', type: 'double', doc: 'number of samples' },
-    { name: 'empty', type: 'bool', doc: 'true when the query returned no samples' },
-  ],
-  http_check: [
-    {
-      name: 'checks',
-      type: 'list',
-      doc: 'one {name, url, status, ok, latency_ms, error, cert_days} per URL; status null when unreachable',
-    },
-    { name: 'all_healthy', type: 'bool', doc: 'every check answered with an expected status (and body)' },
-    { name: 'any_unreachable', type: 'bool', doc: 'some URL did not answer (DNS, connect, TLS or timeout)' },
-    { name: 'max_latency_ms', type: 'dyn', doc: 'slowest answer in milliseconds, null when none answered' },
-    { name: 'slow_count', type: 'double', doc: 'checks slower than the step’s slowMs' },
-    {
-      name: 'min_cert_days',
-      type: 'dyn',
-      doc: 'smallest TLS certificate days-to-expiry across https checks, null when none',
-    },
-  ],
-  shell_command: [
-    { name: 'exit_code', type: 'double', doc: 'the process exit code' },
-    { name: 'stdout', type: 'string', doc: 'standard output (capped at maxOutputBytes)' },
-    { name: 'stderr', type: 'string', doc: 'standard error (capped at maxOutputBytes)' },
-    { name: 'lines', type: 'list', doc: 'stdout split into non-empty lines' },
-    { name: 'json', type: 'dyn', doc: 'stdout parsed as JSON, null when it is not JSON' },
-  ],
-  database_query: [
-    {
-      name: 'rows',
-      type: 'list',
-      doc: 'result rows as maps of column → value (capped at maxRows); BIGINT/NUMERIC as numbers when finite',
-    },
-    { name: 'row_count', type: 'double', doc: 'number of rows the query returned (before the maxRows cap)' },
-    { name: 'truncated', type: 'bool', doc: 'true when rows were cut at maxRows' },
-    {
-      name: 'value',
-      type: 'dyn',
-      doc: 'first column of the first row (BIGINT/NUMERIC as a number when finite), null when there is no row',
-    },
-  ],
-  log_search: [
-    { name: 'count', type: 'double', doc: 'matching lines found (before the cap)' },
-    { name: 'lines', type: 'list', doc: 'matching lines, newest first (capped at limit)' },
-  ],
-};
+export const FACT_SPECS: Readonly<Record<DiagnosticType, readonly FactSpec[]>> = Object.fromEntries(
+  DIAGNOSTIC_TYPES.map((spec) => [spec.type, spec.facts]),
+) as Record<DiagnosticType, readonly FactSpec[]>;
 
 function namesOf(specs: Readonly<Record<DiagnosticType, readonly FactSpec[]>>) {
   const out = {} as Record<DiagnosticType, readonly string[]>;

@@ -1,3 +1,6 @@
+import { notify } from './action-types/notify.ts';
+import { diagnosticTypeSpec } from './diagnostic-types/index.ts';
+import { prometheusQuery } from './diagnostic-types/prometheus-query.ts';
 import type { Runbook } from './runbook-schema.ts';
 import type { RunbookIssue } from './types.ts';
 
@@ -11,13 +14,8 @@ import type { RunbookIssue } from './types.ts';
 
 type Path = (string | number)[];
 
-const CONFIG_STANDINS: Record<string, unknown> = {
-  prometheus_query: { query: 'vector(0)' },
-  http_check: { urls: [{ name: 'standin', url: 'http://standin.invalid/' }] },
-  shell_command: { command: ['true'] },
-  database_query: { query: 'select 1' },
-  log_search: { source: 'loki', query: '{job="standin"}' },
-};
+/** What an action that fails the schema becomes, whatever its type. */
+const ACTION_STANDIN = { type: notify.type, config: { channel: '#standin' } };
 
 const ID = /^[a-z0-9][a-z0-9_-]*$/;
 const idOf = (item: unknown, i: number) => {
@@ -30,8 +28,8 @@ const ITEM_STANDINS: Record<string, (item: unknown, i: number) => unknown> = {
   diagnostics: (item, i) => ({
     id: idOf(item, i),
     name: 'standin',
-    type: 'prometheus_query',
-    config: CONFIG_STANDINS.prometheus_query,
+    type: prometheusQuery.type,
+    config: prometheusQuery.standIn,
     interpret: { healthy: 'true' },
   }),
   decisionTree: (item) => {
@@ -63,11 +61,12 @@ function standInFor(data: Record<string, unknown>, path: Path): { at: Path; valu
   const list = typeof top === 'string' ? data[top] : undefined;
   const item = Array.isArray(list) && typeof i === 'number' ? list[i] : undefined;
   if (top === 'diagnostics' && typeof i === 'number' && part === 'config' && isRecord(item)) {
-    const config = CONFIG_STANDINS[String(item.type)];
-    if (config !== undefined) return { at: [top, i, 'config'], value: config };
+    // A config that fails its type's schema becomes that type's stand-in config.
+    const spec = typeof item.type === 'string' ? diagnosticTypeSpec(item.type) : undefined;
+    if (spec !== undefined) return { at: [top, i, 'config'], value: spec.standIn };
   }
   if (top === 'remediations' && typeof i === 'number' && part === 'action' && isRecord(item))
-    return { at: [top, i, 'action'], value: { type: 'notify', config: { channel: '#standin' } } };
+    return { at: [top, i, 'action'], value: ACTION_STANDIN };
   const itemStandIn = typeof top === 'string' ? ITEM_STANDINS[top] : undefined;
   if (itemStandIn && item !== undefined && typeof i === 'number')
     return { at: [top!, i], value: itemStandIn(item, i) };

@@ -1,16 +1,19 @@
 import { z } from 'zod';
+import { ACTION_TYPES, actionTypeSpec } from './action-types/index.ts';
+import { DIAGNOSTIC_TYPES } from './diagnostic-types/index.ts';
+import { type DiagnosticTypeSpec, NonEmpty } from './type-spec.ts';
 
 /**
  * The runbook language. Field names of the original design are kept (id, name, description,
  * severity, service, triggers, diagnostics, decisionTree, remediations, escalation); configs are
- * typed per diagnostic and per action type so that a typo in a key is an error, never a silent
- * default. Expressions are CEL strings; they are compiled by `compileRunbook`, not here.
+ * typed per diagnostic and per action type (each type's spec is a file of `diagnostic-types/` or
+ * `action-types/`) so that a typo in a key is an error, never a silent default. Expressions are
+ * CEL strings; they are compiled by `compileRunbook`, not here.
  */
 
 const Id = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]*$/, { error: 'expected an id of lowercase letters, digits, "_" and "-"' });
-const NonEmpty = z.string().min(1);
 const Seconds = z.number().positive();
 
 export const SeveritySchema = z.enum(['P1', 'P2', 'P3', 'P4']);
@@ -43,6 +46,38 @@ export const TriggerSchema = z.discriminatedUnion('type', [
 ]);
 export type Trigger = z.infer<typeof TriggerSchema>;
 
+// ── one member per type ─────────────────────────────────────────────────────────────────────
+
+/** What the union needs of a diagnostic or action type spec. */
+type TypeSpec = Pick<DiagnosticTypeSpec, 'type' | 'configSchema'>;
+
+/** The schema of a step (or action) of one type: the `base` fields, its `type` and its `config`. */
+function memberSchema<B extends z.ZodRawShape, T extends string, S extends z.ZodType>(
+  base: B,
+  spec: { type: T; configSchema: S },
+) {
+  return z.strictObject({ ...base, type: z.literal(spec.type), config: spec.configSchema });
+}
+
+/** The member schemas of a tuple of specs, one by one, so that narrowing on `type` stays exact. */
+type MemberSchemas<B extends z.ZodRawShape, L extends readonly TypeSpec[]> = {
+  -readonly [K in keyof L]: L[K] extends {
+    type: infer T extends string;
+    configSchema: infer S extends z.ZodType;
+  }
+    ? ReturnType<typeof memberSchema<B, T, S>>
+    : never;
+};
+
+/** The discriminated union (on `type`) of one member per spec, in the order of the registry. */
+function unionOfTypes<B extends z.ZodRawShape, L extends readonly TypeSpec[]>(
+  base: B,
+  specs: L,
+): z.ZodDiscriminatedUnion<MemberSchemas<B, L>, 'type'> {
+  const members = specs.map((spec) => memberSchema(base, spec));
+  return z.discriminatedUnion('type', members as [(typeof members)[number]]) as never;
+}
+
 // ── diagnostics ─────────────────────────────────────────────────────────────────────────────
 
 /** How to read a step's facts. Checked in the order critical, warning, healthy; first true wins. */
@@ -53,54 +88,6 @@ export const InterpretSchema = z
   });
 export type Interpret = z.infer<typeof InterpretSchema>;
 
-const Argv = z.array(z.string(), {
-  error: 'expected an argv array such as [kubectl, get, pods]; shell strings and pipes are never run',
-});
-
-export const PrometheusQueryConfigSchema = z.strictObject({ query: NonEmpty });
-export const HttpCheckConfigSchema = z.strictObject({
-  urls: z
-    .array(
-      z.strictObject({
-        name: NonEmpty,
-        url: NonEmpty,
-        method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
-        headers: z.record(z.string(), z.string()).default({}),
-        expectStatus: z.array(z.number().int()).optional(),
-        bodyMatch: z.string().optional(),
-      }),
-    )
-    .min(1),
-  slowMs: z.number().positive().default(1000),
-});
-export const ShellCommandConfigSchema = z.strictObject({
-  command: Argv.min(1),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).default({}),
-  maxOutputBytes: z.number().int().positive().default(65_536),
-});
-export const DatabaseQueryConfigSchema = z.strictObject({
-  database: NonEmpty.default('default'),
-  query: NonEmpty,
-  params: z.array(z.string()).default([]),
-  maxRows: z.number().int().positive().default(100),
-});
-export const LogSearchConfigSchema = z.discriminatedUnion('source', [
-  z.strictObject({
-    source: z.literal('loki'),
-    query: NonEmpty,
-    sinceMinutes: z.number().positive().default(15),
-    limit: z.number().int().positive().default(100),
-  }),
-  z.strictObject({
-    source: z.literal('file'),
-    paths: z.array(NonEmpty).min(1),
-    pattern: NonEmpty,
-    sinceMinutes: z.number().positive().default(15),
-    limit: z.number().int().positive().default(100),
-  }),
-]);
-
 const diagnosticBase = {
   id: Id,
   name: NonEmpty,
@@ -110,68 +97,13 @@ const diagnosticBase = {
   interpret: InterpretSchema,
 };
 
-export const DiagnosticStepSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    ...diagnosticBase,
-    type: z.literal('prometheus_query'),
-    config: PrometheusQueryConfigSchema,
-  }),
-  z.strictObject({ ...diagnosticBase, type: z.literal('http_check'), config: HttpCheckConfigSchema }),
-  z.strictObject({ ...diagnosticBase, type: z.literal('shell_command'), config: ShellCommandConfigSchema }),
-  z.strictObject({ ...diagnosticBase, type: z.literal('database_query'), config: DatabaseQueryConfigSchema }),
-  z.strictObject({ ...diagnosticBase, type: z.literal('log_search'), config: LogSearchConfigSchema }),
-]);
+export const DiagnosticStepSchema = unionOfTypes(diagnosticBase, DIAGNOSTIC_TYPES);
 export type DiagnosticStep = z.infer<typeof DiagnosticStepSchema>;
 export type DiagnosticType = DiagnosticStep['type'];
 
 // ── remediations ────────────────────────────────────────────────────────────────────────────
 
-const K8sTarget = { deployment: NonEmpty, namespace: NonEmpty, context: z.string().optional() };
-
-export const ActionSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('restart_service'), config: z.strictObject(K8sTarget) }),
-  z.strictObject({
-    type: z.literal('scale_up'),
-    config: z
-      .strictObject({
-        ...K8sTarget,
-        replicas: z.number().int().positive().optional(),
-        by: z.number().int().positive().optional(),
-        maxReplicas: z.number().int().positive(),
-      })
-      .refine((c) => (c.replicas === undefined) !== (c.by === undefined), {
-        error: 'scale_up needs exactly one of replicas (scale to N) or by (scale by +N)',
-      }),
-  }),
-  z.strictObject({
-    type: z.literal('rollback'),
-    config: z.strictObject({ ...K8sTarget, toRevision: z.number().int().positive().optional() }),
-  }),
-  z.strictObject({
-    type: z.literal('flush_cache'),
-    config: z.strictObject({
-      target: NonEmpty.default('default'),
-      pattern: NonEmpty,
-      maxKeys: z.number().int().positive().default(10_000),
-    }),
-  }),
-  z.strictObject({
-    type: z.literal('run_script'),
-    config: z.union([
-      z.strictObject({ command: Argv.min(1), idempotent: z.boolean().default(false) }),
-      z.strictObject({
-        database: NonEmpty,
-        sql: NonEmpty,
-        params: z.array(z.string()).default([]),
-        idempotent: z.boolean().default(false),
-      }),
-    ]),
-  }),
-  z.strictObject({
-    type: z.literal('notify'),
-    config: z.strictObject({ channel: NonEmpty, message: z.string().optional() }),
-  }),
-]);
+export const ActionSchema = unionOfTypes({}, ACTION_TYPES);
 export type Action = z.infer<typeof ActionSchema>;
 export type ActionType = Action['type'];
 
@@ -259,16 +191,5 @@ export type RunbookInput = z.input<typeof RunbookSchema>;
 
 /** Action types that may be retried safely (a second run changes nothing more). */
 export function isIdempotent(action: Action): boolean {
-  switch (action.type) {
-    case 'flush_cache':
-    case 'notify':
-      return true;
-    case 'scale_up':
-      return action.config.replicas !== undefined;
-    case 'run_script':
-      return action.config.idempotent;
-    case 'restart_service':
-    case 'rollback':
-      return false;
-  }
+  return actionTypeSpec(action.type)!.isIdempotent(action.config);
 }

@@ -1,83 +1,21 @@
+import { actionTypeSpec } from './action-types/index.ts';
+import { diagnosticTypeSpec } from './diagnostic-types/index.ts';
 import type { Action, DiagnosticStep, Runbook } from './runbook-schema.ts';
-import type { Mode, RenderResult, TemplateContext, TemplateTarget } from './template-render.ts';
+import type { RenderResult, TemplateContext, TemplateTarget } from './template-render.ts';
 import { checkField, renderField } from './template-render.ts';
+import type { Field, Path } from './type-spec.ts';
 import type { Alert, RunbookIssue } from './types.ts';
 
 export type { RenderResult, TemplateContext, TemplateTarget } from './template-render.ts';
 
-type Path = (string | number)[];
-/** One templated string of a config: where it is, what it holds, and how it renders. */
-interface Field {
-  path: Path;
-  value: string;
-  mode: Mode;
-}
-
-function entries(record: Record<string, string> | undefined, path: Path, mode: Mode): Field[] {
-  return Object.entries(record ?? {}).map(([k, value]) => ({ path: [...path, k], value, mode }));
-}
-
-function list(values: readonly string[] | undefined, path: Path, mode: Mode): Field[] {
-  return (values ?? []).map((value, i) => ({ path: [...path, i], value, mode }));
-}
-
 /** Which config fields of a diagnostic take templates, and for which destination. */
 function diagnosticFields(step: DiagnosticStep): Field[] {
-  switch (step.type) {
-    case 'prometheus_query':
-      return [{ path: ['query'], value: step.config.query, mode: 'promql' }];
-    case 'http_check':
-      return step.config.urls.flatMap((u, i): Field[] => [
-        { path: ['urls', i, 'url'], value: u.url, mode: 'url' },
-        ...entries(u.headers, ['urls', i, 'headers'], 'header'),
-      ]);
-    case 'shell_command': {
-      const c = step.config;
-      const cwd: Field[] = c.cwd === undefined ? [] : [{ path: ['cwd'], value: c.cwd, mode: 'path' }];
-      // env values reach the process verbatim like argv; NUL is refused because no OS can carry it.
-      return [...list(c.command, ['command'], 'argv'), ...cwd, ...entries(c.env, ['env'], 'argv')];
-    }
-    case 'database_query':
-      return [
-        { path: ['query'], value: step.config.query, mode: 'sql' },
-        ...list(step.config.params, ['params'], 'sql-param'),
-      ];
-    case 'log_search':
-      return step.config.source === 'loki'
-        ? [{ path: ['query'], value: step.config.query, mode: 'promql' }]
-        : list(step.config.paths, ['paths'], 'path');
-  }
+  return diagnosticTypeSpec(step.type)!.templateFields(step.config);
 }
 
 /** Which config fields of an action take templates, and for which destination. */
 function actionFields(action: Action): Field[] {
-  switch (action.type) {
-    case 'restart_service':
-    case 'scale_up':
-    case 'rollback': {
-      const c = action.config;
-      const context: Field[] =
-        c.context === undefined ? [] : [{ path: ['context'], value: c.context, mode: 'k8s-context' }];
-      return [
-        { path: ['deployment'], value: c.deployment, mode: 'k8s-name' },
-        { path: ['namespace'], value: c.namespace, mode: 'k8s-name' },
-        ...context,
-      ];
-    }
-    case 'flush_cache':
-      return [{ path: ['pattern'], value: action.config.pattern, mode: 'cache-pattern' }];
-    case 'run_script': {
-      const c = action.config;
-      if ('command' in c) return list(c.command, ['command'], 'argv');
-      return [{ path: ['sql'], value: c.sql, mode: 'sql' }, ...list(c.params, ['params'], 'sql-param')];
-    }
-    case 'notify': {
-      const c = action.config;
-      const message: Field[] =
-        c.message === undefined ? [] : [{ path: ['message'], value: c.message, mode: 'text' }];
-      return [{ path: ['channel'], value: c.channel, mode: 'text' }, ...message];
-    }
-  }
+  return actionTypeSpec(action.type)!.templateFields(action.config);
 }
 
 function setAt(root: unknown, path: Path, value: string): void {
@@ -191,24 +129,16 @@ export function validateRunbookTemplates(runbook: Runbook): RunbookIssue[] {
     if (problem) issues.push({ path: ['triggers', i, 'metricQuery'], message: problem, severity: 'error' });
   }
   for (const [i, step] of runbook.diagnostics.entries()) {
-    issues.push(...checkConfig(step.config, diagnosticFields(step), ['diagnostics', i, 'config']));
-    if (step.type === 'shell_command')
-      issues.push(...checkShellScript(step.config.command, ['diagnostics', i, 'config', 'command']));
+    const at = ['diagnostics', i, 'config'];
+    issues.push(...checkConfig(step.config, diagnosticFields(step), at));
+    issues.push(...checkShellScript(diagnosticTypeSpec(step.type)!.shellArgv?.(step.config), at));
   }
   for (const [i, step] of runbook.remediations.entries()) {
-    if (step.action)
-      issues.push(
-        ...checkConfig(step.action.config, actionFields(step.action), [
-          'remediations',
-          i,
-          'action',
-          'config',
-        ]),
-      );
-    if (step.action?.type === 'run_script' && 'command' in step.action.config)
-      issues.push(
-        ...checkShellScript(step.action.config.command, ['remediations', i, 'action', 'config', 'command']),
-      );
+    if (step.action) {
+      const at = ['remediations', i, 'action', 'config'];
+      issues.push(...checkConfig(step.action.config, actionFields(step.action), at));
+      issues.push(...checkShellScript(actionTypeSpec(step.action.type)!.shellArgv?.(step.action.config), at));
+    }
     const problem = step.instructions === undefined ? undefined : checkField(step.instructions, 'text');
     if (problem)
       issues.push({ path: ['remediations', i, 'instructions'], message: problem, severity: 'error' });
@@ -223,7 +153,13 @@ const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
  * escaping cannot help there. The value must reach the script as a positional argument
  * (`[sh, -c, 'echo "$1"', sh, '{{ alert.labels.x }}']`) or through `env`.
  */
-function checkShellScript(argv: readonly string[], path: (string | number)[]): RunbookIssue[] {
+function checkShellScript(
+  script: { path: Path; argv: readonly string[] } | undefined,
+  at: Path,
+): RunbookIssue[] {
+  if (!script) return [];
+  const { argv } = script;
+  const path = [...at, ...script.path];
   const program = argv[0]?.split('/').pop() ?? '';
   if (!SHELLS.has(program)) return [];
   const issues: RunbookIssue[] = [];

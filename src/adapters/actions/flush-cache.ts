@@ -1,12 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { ActionSchema } from '../../engine/runbook-schema.ts';
+import { FlushCacheConfigSchema } from '../../engine/action-types/flush-cache.ts';
 import { AdapterError } from '../../errors.ts';
 import { type ActionContext, type ActionExecutor, type ActionOutcome, abortError } from '../types.ts';
 
-/** Schema of a `flush_cache` action's config (the engine exports the action union only). */
-const FlushCacheConfigSchema = ActionSchema.options[3].shape.config;
 /** A `flush_cache` action's config, defaults applied: `target`, `pattern`, `maxKeys`. */
 export type FlushCacheConfig = z.infer<typeof FlushCacheConfigSchema>;
 

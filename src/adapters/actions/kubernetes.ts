@@ -1,18 +1,18 @@
 import type { z } from 'zod';
-import { ActionSchema } from '../../engine/runbook-schema.ts';
+import {
+  RestartServiceConfigSchema,
+  RollbackConfigSchema,
+  ScaleUpConfigSchema,
+} from '../../engine/action-types/kubernetes.ts';
 import { AdapterError } from '../../errors.ts';
 import type { Connections } from '../connections.ts';
 import { formatArgv, runProcess, tail } from '../process.ts';
 import type { ActionContext, ActionExecutor, ActionOutcome } from '../types.ts';
 
-// The engine exports the action union only; its members hold the config schemas.
-const RestartConfigSchema = ActionSchema.options[0].shape.config;
-const ScaleConfigSchema = ActionSchema.options[1].shape.config;
-const RollbackConfigSchema = ActionSchema.options[2].shape.config;
 /** `restart_service`: `deployment`, `namespace`, optional `context`. */
-export type RestartConfig = z.infer<typeof RestartConfigSchema>;
+export type RestartConfig = z.infer<typeof RestartServiceConfigSchema>;
 /** `scale_up`: the target and `replicas` (to N) or `by` (+N), capped at `maxReplicas`. */
-export type ScaleConfig = z.infer<typeof ScaleConfigSchema>;
+export type ScaleConfig = z.infer<typeof ScaleUpConfigSchema>;
 /** `rollback`: the target and an optional `toRevision`. */
 export type RollbackConfig = z.infer<typeof RollbackConfigSchema>;
 
@@ -59,7 +59,7 @@ export function createKubernetesActions(
 
   const restart: ActionExecutor<RestartConfig> = {
     type: 'restart_service',
-    configSchema: RestartConfigSchema,
+    configSchema: RestartServiceConfigSchema,
     async run(config, ctx) {
       const ran = await kubectl('restart_service', config, ['rollout', 'restart'], [], ctx);
       return outcome(ctx, ran, `restart ${describe(config)}`, `restarted ${describe(config)}`);
@@ -84,7 +84,7 @@ export function createKubernetesActions(
 
   const scale: ActionExecutor<ScaleConfig> = {
     type: 'scale_up',
-    configSchema: ScaleConfigSchema,
+    configSchema: ScaleUpConfigSchema,
     async run(config, ctx) {
       let wanted = config.replicas ?? 0;
       let from = '';

@@ -1,12 +1,10 @@
 import type { z } from 'zod';
+import { NotifyConfigSchema } from '../../engine/action-types/notify.ts';
 import { parseNotifyAddress } from '../../engine/notify-address.ts';
-import { ActionSchema } from '../../engine/runbook-schema.ts';
 import { AdapterError } from '../../errors.ts';
 import type { NotifierRegistry } from '../notifiers/registry.ts';
 import type { ActionContext, ActionExecutor, ActionOutcome } from '../types.ts';
 
-/** Schema of a `notify` action's config (the engine exports the action union only). */
-const NotifyConfigSchema = ActionSchema.options[5].shape.config;
 /** A `notify` action's config: `channel` (`#ops`, `pagerduty:payments`, `webhook:status`) and `message`. */
 export type NotifyConfig = z.infer<typeof NotifyConfigSchema>;
 

@@ -1,3 +1,8 @@
+// Adding an action type takes four things: its pure spec src/engine/action-types/<type>.ts (type,
+// config schema, template fields, whether it is idempotent) and one line in ACTION_TYPES
+// (src/engine/action-types/index.ts); its executor src/adapters/actions/<type>.ts, which imports its
+// config schema from the spec, and one line registering it: in defaultActionExecutors below, or in
+// createAdapters (src/adapters/index.ts) when it needs a connection.
 import type { ActionType } from '../../engine/runbook-schema.ts';
 import {
   type ActionContext,
@@ -12,7 +17,7 @@ import { runScriptAction } from './run-script.ts';
 /** Any action executor, whatever its config type. */
 export type AnyActionExecutor = ActionExecutor<unknown>;
 
-/** The actions this build ships. A new action type is a file and a line here. */
+/** The actions this build ships that need no connection (see createAdapters for the others). */
 export const defaultActionExecutors: readonly AnyActionExecutor[] = [runScriptAction];
 
 /** The action executors by type, and a way to run one on a rendered config. */

@@ -1,15 +1,12 @@
 import type { z } from 'zod';
-import { type Action, ActionSchema } from '../../engine/runbook-schema.ts';
+import { RunScriptConfigSchema } from '../../engine/action-types/run-script.ts';
 import { AdapterError } from '../../errors.ts';
 import { jsonRows, type Postgres } from '../postgres.ts';
 import { formatArgv, runProcess, tail } from '../process.ts';
 import type { ActionContext, ActionExecutor, ActionOutcome } from '../types.ts';
 
 /** A `run_script` action's config: an argv `command`, or `sql` on a named database. */
-export type RunScriptConfig = Extract<Action, { type: 'run_script' }>['config'];
-
-// The engine exports the action union only; its run_script member holds the config schema.
-const RunScriptConfigSchema: z.ZodType<RunScriptConfig> = ActionSchema.options[4].shape.config;
+export type RunScriptConfig = z.infer<typeof RunScriptConfigSchema>;
 
 export interface RunScriptOptions {
   /** Cap for each of stdout and stderr. Default 16384: an outcome lands on the timeline. */

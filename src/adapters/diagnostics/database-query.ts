@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { DatabaseQueryConfigSchema } from '../../engine/runbook-schema.ts';
+import { DatabaseQueryConfigSchema } from '../../engine/diagnostic-types/database-query.ts';
 import type { Facts } from '../../engine/types.ts';
 import { jsonRows, type Postgres } from '../postgres.ts';
 import type { DiagnosticContext, DiagnosticExecutor } from '../types.ts';

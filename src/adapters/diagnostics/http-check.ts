@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { type PeerCertificate, rootCertificates, TLSSocket } from 'node:tls';
 import type { z } from 'zod';
-import { HttpCheckConfigSchema } from '../../engine/runbook-schema.ts';
+import { HttpCheckConfigSchema } from '../../engine/diagnostic-types/http-check.ts';
 import type { Facts } from '../../engine/types.ts';
 import { AdapterError } from '../../errors.ts';
 import { abortError, type DiagnosticContext, type DiagnosticExecutor } from '../types.ts';

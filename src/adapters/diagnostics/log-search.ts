@@ -1,7 +1,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { LogSearchConfigSchema } from '../../engine/runbook-schema.ts';
+import { LogSearchConfigSchema } from '../../engine/diagnostic-types/log-search.ts';
 import type { Facts } from '../../engine/types.ts';
 import { AdapterError } from '../../errors.ts';
 import { type ApiEndpoint, apiGet, capText } from '../prometheus-client.ts';

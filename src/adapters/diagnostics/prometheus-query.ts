@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { PrometheusQueryConfigSchema } from '../../engine/runbook-schema.ts';
+import { PrometheusQueryConfigSchema } from '../../engine/diagnostic-types/prometheus-query.ts';
 import type { Facts } from '../../engine/types.ts';
 import { AdapterError } from '../../errors.ts';
 import { createPrometheusClient, type PrometheusClient } from '../prometheus-client.ts';

@@ -1,3 +1,8 @@
+// Adding a diagnostic type takes four things: its pure spec src/engine/diagnostic-types/<type>.ts
+// (type, config schema, facts, template fields, lint stand-in) and one line in DIAGNOSTIC_TYPES
+// (src/engine/diagnostic-types/index.ts); its executor src/adapters/diagnostics/<type>.ts, which
+// imports its config schema from the spec, and one line registering it: in
+// defaultDiagnosticExecutors below, or in createAdapters (src/adapters/index.ts) when it needs a connection.
 import type { DiagnosticType } from '../../engine/runbook-schema.ts';
 import type { Facts } from '../../engine/types.ts';
 import {
@@ -13,7 +18,7 @@ import { shellCommandExecutor } from './shell-command.ts';
 /** Any diagnostic executor, whatever its config type. */
 export type AnyDiagnosticExecutor = DiagnosticExecutor<unknown>;
 
-/** The executors this build ships. A new diagnostic type is a file and a line here. */
+/** The executors this build ships that need no connection (see createAdapters for the others). */
 export const defaultDiagnosticExecutors: readonly AnyDiagnosticExecutor[] = [
   httpCheckExecutor,
   shellCommandExecutor,

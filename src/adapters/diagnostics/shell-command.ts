@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ShellCommandConfigSchema } from '../../engine/runbook-schema.ts';
+import { ShellCommandConfigSchema } from '../../engine/diagnostic-types/shell-command.ts';
 import type { Facts } from '../../engine/types.ts';
 import { runProcess } from '../process.ts';
 import type { DiagnosticContext, DiagnosticExecutor } from '../types.ts';

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { Argv, actionType, list, NonEmpty } from '../type-spec.ts';
+
+/** `run_script`: an argv `command`, or `sql` with bind `params` on a named database. */
+export const RunScriptConfigSchema = z.union([
+  z.strictObject({ command: Argv.min(1), idempotent: z.boolean().default(false) }),
+  z.strictObject({
+    database: NonEmpty,
+    sql: NonEmpty,
+    params: z.array(z.string()).default([]),
+    idempotent: z.boolean().default(false),
+  }),
+]);
+
+export const runScript = actionType({
+  type: 'run_script',
+  configSchema: RunScriptConfigSchema,
+  templateFields: (c) =>
+    'command' in c
+      ? list(c.command, ['command'], 'argv')
+      : [{ path: ['sql'], value: c.sql, mode: 'sql' }, ...list(c.params, ['params'], 'sql-param')],
+  shellArgv: (c) => ('command' in c ? { path: ['command'], argv: c.command } : undefined),
+  // The author says whether a second run is safe.
+  isIdempotent: (c) => c.idempotent,
+});
