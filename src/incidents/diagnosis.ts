@@ -38,7 +38,10 @@ export async function startDiagnosis(deps: PipelineDeps, incidentId: string) {
       { name: 'evaluate', data: { incidentId, runbookId: runbook.id }, jobId: jobIds.evaluate(incidentId) },
       diagnoseJobs(incident, compiled),
     );
-    deps.logger.debug({ incidentId, runbookId: runbook.id }, 'diagnostic flow added');
+    deps.logger.info(
+      { incidentId, runbookId: runbook.id, diagnostics: runbook.diagnostics.length },
+      'diagnostic flow added',
+    );
   }
   await scheduleEscalation(deps, incident, compiled);
   const channel = runbook.escalation.primary;
