@@ -85,6 +85,22 @@ export const PLAN_STEP_STATES = [
 ] as const;
 export type PlanStepState = (typeof PLAN_STEP_STATES)[number];
 
+/**
+ * An automated step's action rendered for one incident when the plan was made: what an approval
+ * approves (shown with its hash) and exactly what the worker runs, whatever the runbooks say later.
+ */
+export interface RenderedAction {
+  type: string;
+  /** The config with every template filled in for the incident's alert. */
+  config: unknown;
+  /** First 12 hex digits of the SHA-256 of `{type, config}` (canonical JSON): names this rendering. */
+  hash: string;
+  /** The safety target (one action at a time per target). */
+  target: string;
+  /** An idempotent action may be retried; any other runs at most once. */
+  idempotent: boolean;
+}
+
 /** One remediation in an incident's plan, with its live state. */
 export interface PlanStep {
   stepId: string;
@@ -94,6 +110,10 @@ export interface PlanStep {
   /** For manual steps. */
   instructions?: string;
   actionType?: string;
+  /** The action as rendered when the plan was made (automated steps whose templates rendered). */
+  action?: RenderedAction;
+  /** Why the action could not be rendered (the step fails without running). */
+  renderError?: string;
   /** Who approved/rejected/completed it, when and why. */
   by?: string;
   at?: string;
@@ -128,6 +148,12 @@ export interface Incident {
   createdAt: string;
   updatedAt: string;
   resolvedAt?: string;
+  /**
+   * True while none of the incident's alerts is firing (every one resolved at the source); a new
+   * firing clears it. Automated steps are skipped while it holds, unless the runbook says
+   * `runWhenResolved`.
+   */
+  alertResolved?: boolean;
   /** The alert that opened it. */
   alert: Alert;
   verdicts: Record<string, Verdict>;
