@@ -185,6 +185,14 @@ function planLines(incident: Incident): string[] {
     `${clean(s.name)} (${s.kind})${s.by ? ` by ${clean(s.by)}` : ''}${stepHint(incident, s)}`,
   ]);
   const details = incident.plan.flatMap((s) => [
+    ...(s.action && s.state === 'awaiting_approval'
+      ? [
+          `    ${clean(s.stepId)}: will run ${clean(s.action.type)} on ${clean(s.action.target)} (rendering ${clean(s.action.hash)}): ${clean(JSON.stringify(s.action.config))}`,
+        ]
+      : []),
+    ...(s.state === 'awaiting_approval' && incident.alertResolved
+      ? [`    ${clean(s.stepId)}: the alert has resolved at the source; approving now skips this step`]
+      : []),
     ...(s.instructions ? [`    ${clean(s.stepId)}: ${clean(s.instructions)}`] : []),
     ...(s.detail ? [`    ${clean(s.stepId)}: ${clean(s.detail)}`] : []),
     ...(s.comment ? [`    ${clean(s.stepId)}: “${clean(s.comment)}”`] : []),

@@ -14,7 +14,12 @@ function Approval({ incident, step, onDone }) {
       () =>
         api(`/api/v1/incidents/${seg(incident.id)}/approvals/${seg(step.stepId)}`, {
           method: 'POST',
-          body: { decision, ...(comment ? { comment } : {}) },
+          // The hash names the rendering shown below: an approval approves exactly that.
+          body: {
+            decision,
+            ...(comment ? { comment } : {}),
+            ...(step.action ? { hash: step.action.hash } : {}),
+          },
         }),
       decision === 'approve'
         ? `Approved “${step.name}”: it is queued to run.`
@@ -28,6 +33,10 @@ function Approval({ incident, step, onDone }) {
   return html`${
     waiting &&
     html`<div class="approval">
+      ${
+        incident.alertResolved &&
+        html`<p class="alert-resolved" role="status"><strong>The alert has resolved at the source.</strong> Approving now will skip this step unless its runbook says <code>runWhenResolved</code>.</p>`
+      }
       ${
         canAct &&
         html`<label for=${`comment-${step.stepId}`}>Comment (optional)</label>
@@ -44,6 +53,14 @@ function Approval({ incident, step, onDone }) {
     </div>`
   }
     <${ActionResult} result=${action.result} />`;
+}
+
+/** Exactly what will run once approved: the action as rendered for this incident. */
+function WhatRuns({ action }) {
+  return html`<details class="what-runs" open>
+    <summary>What will run (${action.type} on ${action.target})</summary>
+    <pre><code>${JSON.stringify(action.config, null, 2)}</code></pre>
+  </details>`;
 }
 
 function Manual({ incident, step, onDone }) {
@@ -82,7 +99,8 @@ function Step({ incident, step, index, onDone }) {
       <span><span class="muted">${index + 1}. ${STEP_KIND[step.kind] ?? step.kind}</span><br /><strong>${step.name}</strong></span>
       <${Badge} meta=${meta} big />
     </div>
-    ${step.actionType && html`<p class="muted">Action <code>${step.actionType}</code> · <code>${step.stepId}</code></p>`}
+    ${step.actionType && html`<p class="muted">Action <code>${step.actionType}</code> · <code>${step.stepId}</code>${step.action ? html` · rendering <code class="hash">${step.action.hash}</code>` : ''}</p>`}
+    ${step.action && step.kind === 'approval' && html`<${WhatRuns} action=${step.action} />`}
     ${step.by && step.state !== 'done' && html`<p>${STEP_STATE[step.state]?.word ?? step.state} by ${step.by}${step.at ? ` at ${clock(step.at)}` : ''}${step.comment ? `: “${step.comment}”` : ''}</p>`}
     ${step.detail && html`<p class="detail"><code>${step.detail}</code></p>`}
     ${step.kind === 'approval' && html`<${Approval} incident=${incident} step=${step} onDone=${onDone} />`}

@@ -128,6 +128,11 @@ export const RemediationStepSchema = z
     target: z.string().optional(),
     cooldownMinutes: z.number().nonnegative().default(0),
     maxPerHour: z.number().int().positive().default(3),
+    /**
+     * Act even when every alert of the incident has resolved at the source (by default an
+     * automated step whose alert cleared is skipped).
+     */
+    runWhenResolved: z.boolean().default(false),
   })
   .superRefine((r, ctx) => {
     if (r.type === 'automated' && !r.action)

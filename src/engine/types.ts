@@ -114,6 +114,8 @@ export interface PlanStep {
   action?: RenderedAction;
   /** Why the action could not be rendered (the step fails without running). */
   renderError?: string;
+  /** The job that moved the step to `running` (a re-delivery of that job after its worker died). */
+  runner?: string;
   /** Who approved/rejected/completed it, when and why. */
   by?: string;
   at?: string;

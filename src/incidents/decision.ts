@@ -1,6 +1,7 @@
 import type { CompiledRunbook } from '../engine/compile.ts';
 import { decide, planRemediations } from '../engine/decide.ts';
 import { errorVerdict, overallStatus } from '../engine/judge.ts';
+import { renderPlanActions } from '../engine/plan-render.ts';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
 import type { Incident, Verdict } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
@@ -77,7 +78,8 @@ export async function decideIncident(
     },
     now: deps.now(),
   });
-  const plan = planRemediations(compiled.runbook, decision);
+  const ctx = templateContext(incident.alert, { ...incident, runbookId: incident.runbookId });
+  const plan = renderPlanActions(compiled.runbook, planRemediations(compiled.runbook, decision), ctx);
   const overall = overallStatus(Object.values(verdicts));
   const moved = await deps.store.setStatus(incidentId, ['triggered', 'diagnosing'], 'diagnosed', {
     type: 'incident.status',

@@ -1,28 +1,24 @@
 import type { CompiledRunbook } from '../engine/compile.ts';
-import { isIdempotent, type RemediationStep, type Runbook } from '../engine/runbook-schema.ts';
+import type { RemediationStep, Runbook } from '../engine/runbook-schema.ts';
 import type { Incident, PlanStep } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
 import { refreshStatus } from './status.ts';
 
 /**
- * Adds the `remediate` job of an automated step (once: its id is deterministic). An idempotent
- * action may be retried; any other runs at most once (src/queues/catalog.ts `remediate`).
+ * Adds the `remediate` job of a step (once: its id is deterministic). An idempotent action (as
+ * rendered when the plan was made) may be retried; any other runs at most once
+ * (src/queues/catalog.ts `remediate`).
  */
 export async function enqueueRemediation(
   deps: PipelineDeps,
-  incidentId: string,
-  runbookId: string,
-  stepId: string,
-  def: RemediationStep | undefined,
+  incident: Pick<Incident, 'id' | 'runbookId'>,
+  step: PlanStep,
 ): Promise<void> {
   await deps.queues.add(
     'remediate',
-    { incidentId, runbookId, stepId },
-    {
-      jobId: jobIds.remediate(incidentId, stepId),
-      retryable: def?.action ? isIdempotent(def.action) : false,
-    },
+    { incidentId: incident.id, runbookId: incident.runbookId, stepId: step.stepId },
+    { jobId: jobIds.remediate(incident.id, step.stepId), retryable: step.action?.idempotent ?? false },
   );
 }
 
@@ -34,26 +30,35 @@ interface StepCtx {
   def: RemediationStep;
 }
 
-/** An automated step goes to the rate-limited `remediations` queue. */
-async function dispatchAutomated({ deps, incident, runbook, step, def }: StepCtx) {
-  if (step.state !== 'pending' && step.state !== 'queued') return;
-  await enqueueRemediation(deps, incident.id, runbook.id, def.id, def);
-  await deps.store.updatePlanStep(
-    incident.id,
-    step.stepId,
-    ['pending'],
-    { state: 'queued' },
-    {
-      type: 'remediation.queued',
-      actor: 'system',
-      message: `${def.name}: queued`,
-      data: { stepId: step.stepId },
-    },
-  );
+/**
+ * An automated step goes to the rate-limited `remediations` queue: `queued` first, then the job,
+ * because the worker runs only a step it moves from `queued` (or `approved`) itself. A re-run
+ * finds the step `queued` and adds the job again (a no-op when it exists).
+ */
+async function dispatchAutomated({ deps, incident, step, def }: StepCtx) {
+  if (step.state === 'pending')
+    await deps.store.updatePlanStep(
+      incident.id,
+      step.stepId,
+      ['pending'],
+      { state: 'queued' },
+      {
+        type: 'remediation.queued',
+        actor: 'system',
+        message: `${def.name}: queued`,
+        data: { stepId: step.stepId },
+      },
+    );
+  else if (step.state !== 'queued') return;
+  await enqueueRemediation(deps, incident, step);
 }
 
-/** A step that needs approval is announced on the timeline and to the primary channel. */
+/**
+ * A step that needs approval is announced on the timeline and to the primary channel. An approved
+ * step whose job was lost (the approval was recorded, the enqueue failed) gets its job again.
+ */
 async function dispatchApproval({ deps, incident, runbook, step, def }: StepCtx) {
+  if (step.state === 'approved') return enqueueRemediation(deps, incident, step);
   if (step.state !== 'awaiting_approval') return;
   const channel = runbook.escalation.primary;
   if (!step.at)

@@ -57,6 +57,8 @@ export function createIntake(deps: PipelineDeps): Intake {
           if (stillFiring > 0)
             return { outcome: 'resolved_event', runbookId: runbook.id, incidentId, autoResolved: false };
           await cancelEscalation(deps, incidentId, 'every alert of the incident resolved');
+          if (!runbook.autoResolve)
+            await announceResolvedToApprovers(deps, incidentId, runbook.escalation.primary);
           if (runbook.autoResolve)
             await resolveIncident(deps, incidentId, actor, 'alert resolved (autoResolve)');
           return {
@@ -119,4 +121,20 @@ export function createIntake(deps: PipelineDeps): Intake {
       }),
     );
   };
+}
+
+/**
+ * The alert resolved while steps wait for approval: the approvers hear it again, with the note
+ * that an approval would now skip the step (src/engine/notification-text.ts).
+ */
+async function announceResolvedToApprovers(deps: PipelineDeps, incidentId: string, channel: string) {
+  const incident = await deps.store.get(incidentId);
+  for (const step of incident?.plan ?? []) {
+    if (step.state !== 'awaiting_approval') continue;
+    await deps.queues.add(
+      'notify',
+      { incidentId, kind: 'approval_needed', channel, stepId: step.stepId },
+      { jobId: jobIds.notify(incidentId, 'approval_needed', channel, `${step.stepId}-alert-resolved`) },
+    );
+  }
 }

@@ -28,6 +28,11 @@ function requireOpen(incident: Incident, verb: string): void {
 export interface Approval {
   user: string;
   comment?: string;
+  /**
+   * The hash of the rendered action the approver was shown (`PlanStep.action.hash`): an approval
+   * of anything else is refused. Optional: surfaces that show the action send it.
+   */
+  hash?: string;
 }
 
 interface StepChange {
@@ -69,6 +74,10 @@ async function changeStep(
   const step = requireStep(incident, stepId);
   if (change.verb === 'complete' && step.kind !== 'manual')
     throw new InvalidOperationError(`cannot complete ${stepId}: it is ${step.kind}, not manual`);
+  if (who.hash !== undefined && who.hash !== step.action?.hash)
+    throw new InvalidOperationError(
+      `cannot ${change.verb} ${stepId}: its action is ${step.action?.hash ?? 'not rendered'}, not ${who.hash}`,
+    );
   const comment = who.comment ? { comment: who.comment } : {};
   const res = await deps.store.updatePlanStep(
     incidentId,
@@ -82,10 +91,15 @@ async function changeStep(
       data: { stepId, comment: who.comment },
     },
   );
-  if (!res.ok)
+  if (!res.ok) {
+    // Approving what is already approved heals an approval whose job was lost, then says so.
+    if (change.verb === 'approve' && res.current?.state === 'approved')
+      await enqueueRemediation(deps, incident, res.current);
+    const by = res.current?.by ? ` (by ${res.current.by})` : '';
     throw new InvalidOperationError(
-      `cannot ${change.verb} ${stepId}: it is ${res.current?.state ?? 'missing'}`,
+      `cannot ${change.verb} ${stepId}: it is ${res.current?.state ?? 'missing'}${by}`,
     );
+  }
   return { incident, step: res.step };
 }
 
@@ -97,8 +111,7 @@ export async function approveStep(
   who: Approval,
 ): Promise<PlanStep> {
   const { incident, step } = await changeStep(deps, incidentId, stepId, who, CHANGES.approve);
-  const def = deps.catalog.get(incident.runbookId)?.runbook.remediations.find((r) => r.id === stepId);
-  await enqueueRemediation(deps, incidentId, incident.runbookId, stepId, def);
+  await enqueueRemediation(deps, incident, step);
   await refreshStatus(deps, incidentId);
   return step;
 }

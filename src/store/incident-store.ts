@@ -23,7 +23,7 @@ import {
 } from './keys.ts';
 import { type IncidentFilter, listIncidents, type PageRequest } from './list.ts';
 import { createRecorder, type NewEvent } from './record.ts';
-import { OPEN, SET_FIELDS, SET_FLAG, SET_STATUS, UPDATE_STEP } from './scripts.ts';
+import { OPEN, runScript, SET_FIELDS, SET_FLAG, SET_STATUS, STOP_FIRING, UPDATE_STEP } from './scripts.ts';
 import { sweepResolved } from './sweep.ts';
 
 export type { IncidentFilter, PageRequest } from './list.ts';
@@ -247,13 +247,12 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
     },
 
     async stopFiring(id, fingerprint) {
-      const key = keys.firing(id);
-      const [removed, count] = (await redis.multi().hdel(key, fingerprint).hlen(key).exec()) as [
-        [Error | null, number],
-        [Error | null, number],
-      ];
-      if (removed[0] || count[0]) throw removed[0] ?? count[0];
-      return count[1];
+      return (await runScript(
+        redis,
+        STOP_FIRING,
+        [keys.firing(id), keys.incident(id)],
+        [fingerprint],
+      )) as number;
     },
 
     async claim(name, ttlMs, value = '1') {

@@ -97,6 +97,8 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
 export const verdictField = (stepId: string): string => `v:${stepId}`;
 /** Hash field of one plan step. */
 export const planField = (stepId: string): string => `p:${stepId}`;
+/** Hash field set ('1') while none of the incident's alerts fires; a new firing deletes it. */
+export const ALERT_RESOLVED_FIELD = 'alertResolved';
 /** Hash field holding the plan's step ids in order (JSON array). */
 export const PLAN_ORDER_FIELD = 'planOrder';
 
@@ -132,6 +134,7 @@ export function encodeIncident(incident: Incident): string[] {
     ...encodePlan(incident.plan),
   ];
   if (incident.resolvedAt !== undefined) out.push('resolvedAt', incident.resolvedAt);
+  if (incident.alertResolved) out.push(ALERT_RESOLVED_FIELD, flag(true));
   if (incident.overall !== undefined) out.push('overall', incident.overall);
   if (incident.decision !== undefined) out.push('decision', JSON.stringify(incident.decision));
   for (const verdict of Object.values(incident.verdicts)) {
@@ -176,6 +179,7 @@ export function decodeIncident(hash: Record<string, string>): Incident | null {
     plan,
   };
   if (hash.resolvedAt !== undefined) incident.resolvedAt = hash.resolvedAt;
+  if (hash[ALERT_RESOLVED_FIELD] === '1') incident.alertResolved = true;
   if (hash.overall !== undefined) incident.overall = hash.overall as Incident['overall'];
   if (hash.decision !== undefined) incident.decision = JSON.parse(hash.decision) as Incident['decision'];
   return incident;

@@ -59,6 +59,7 @@ if existing then
     local firing = ARGV[7] .. ':incident:' .. existing .. ':firing'
     local seen = redis.call('HGET', firing, ARGV[8])
     redis.call('HSET', firing, ARGV[8], ARGV[9])
+    redis.call('HDEL', ARGV[7] .. ':incident:' .. existing, 'alertResolved')
     return {'exists', existing, seen == ARGV[9] and 'same' or 'new', status}
   end
 end
@@ -191,6 +192,18 @@ redis.call('ZREM', KEYS[3], id)
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)
 return 1
+`);
+
+/**
+ * An alert of the incident stopped firing: forget its fingerprint and, when none fires any more,
+ * mark the incident `alertResolved` (OPEN clears the mark on the next firing). Replies how many
+ * still fire. KEYS: 1 firing hash, 2 incident hash. ARGV: 1 fingerprint.
+ */
+export const STOP_FIRING = withSha(`
+redis.call('HDEL', KEYS[1], ARGV[1])
+local n = redis.call('HLEN', KEYS[1])
+if n == 0 and redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'alertResolved', '1') end
+return n
 `);
 
 /** Runs a script by SHA, loading it with EVAL the first time a server has not seen it. */

@@ -114,6 +114,33 @@ describe('human output', () => {
     expect(text).toContain('  awaiting approval  rollback  Roll back (approval)\n');
   });
 
+  it('a step awaiting approval shows what will run, its rendering hash, and that its alert resolved', () => {
+    const plan = DETAIL.incident.plan.map((step) =>
+      step.stepId === 'rollback'
+        ? {
+            ...step,
+            action: {
+              type: 'rollback',
+              config: { deployment: 'payments', namespace: 'prod' },
+              hash: '0123456789ab',
+              target: 'payments',
+              idempotent: false,
+            },
+          }
+        : step,
+    );
+    const detail = { ...DETAIL, incident: { ...DETAIL.incident, plan, alertResolved: true } };
+    const lines = formatIncident(detail, { now: new Date('2024-05-01T12:10:00Z'), timeZone: 'UTC' }).split(
+      '\n',
+    );
+    expect(lines).toContain(
+      '    rollback: will run rollback on payments (rendering 0123456789ab): {"deployment":"payments","namespace":"prod"}',
+    );
+    expect(lines).toContain(
+      '    rollback: the alert has resolved at the source; approving now skips this step',
+    );
+  });
+
   it('prints the kill switch state and queue counts', () => {
     expect(formatRemediations({ paused: true, counts: { waiting: 2, active: 0 } })).toBe(
       'Remediations paused: no automated action starts until `fireline remediations resume`\n' +
