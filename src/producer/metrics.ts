@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Core } from '../incidents/core.ts';
 import type { Logger } from '../logger.ts';
-import { defineEventMetrics, eventRecorder } from './metrics-events.ts';
+import { countRejectedAlerts, defineEventMetrics, eventRecorder } from './metrics-events.ts';
 import { EventFeed } from './metrics-feed.ts';
 
 /** What the metrics need: the pipeline (its Redis, queues, catalog and progress hub) and a logger. */
@@ -30,15 +30,21 @@ type QueueCounts = [queue: string, countsByState: Record<string, number>][];
 /**
  * The registry and how it is fed: the process's default metrics; the event-derived metrics
  * (metrics-events.ts), fed by metrics-feed.ts from the global events stream, so they count the
- * work of every worker process on this Redis; and the queue gauges, read from Redis at scrape time.
+ * work of every worker process on this Redis; the alerts this app's webhooks rejected, counted in
+ * process as they are; and the queue gauges, read from Redis at scrape time.
  */
 export function createMetrics(deps: MetricsDeps, opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fireline_' });
   const record = eventRecorder(deps.pipeline.deps, defineEventMetrics(registry));
+  const stopCountingRejections = countRejectedAlerts(registry, deps.pipeline);
   defineQueueGauges(registry, sharedCountsReader(deps));
   const feed = new EventFeed(deps.pipeline, deps.logger, record, opts.restartDelayMs ?? 5000);
-  return { registry, start: () => feed.start(), stop: () => feed.stop() };
+  const stop = () => {
+    stopCountingRejections();
+    return feed.stop();
+  };
+  return { registry, start: () => feed.start(), stop };
 }
 
 /**

@@ -164,14 +164,16 @@ describe('POST /api/v1/alerts/alertmanager', () => {
       expect(res.body.errors).toEqual([{ field: '(body)', message: 'invalid JSON' }]);
     });
 
-    it('a number as a label value → 400 naming alerts.3.labels.x, and nothing is stored', async () => {
+    it('a number as a label value → 202 listing alerts.3.labels.x as rejected; the other three are stored', async () => {
       const { pipeline, alertmanager: url } = await serve();
       const body = latencyGroup(['a:1', 'b:1', 'c:1', 'd:1']);
       (body.alerts[3]!.labels as Record<string, unknown>).x = 5;
       const res = await postJson(url, body, INGEST);
-      expect(res.status, JSON.stringify(res.body)).toBe(400);
-      expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(['alerts.3.labels.x']);
-      expect(await allIncidents(pipeline)).toEqual([]);
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      expect(
+        res.body.rejected.flatMap((r: { errors: { field: string }[] }) => r.errors.map((e) => e.field)),
+      ).toEqual(['alerts.3.labels.x']);
+      expect(await allIncidents(pipeline)).toHaveLength(3);
     });
 
     it('wrong types elsewhere → 400 naming each field', async () => {

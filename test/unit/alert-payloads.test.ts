@@ -7,6 +7,7 @@ import {
   grafanaSignature,
   parseAlertmanagerPayload,
   parseGrafanaPayload,
+  type RejectedAlert,
   verifyGrafanaSignature,
 } from '../../src/producer/alert-payloads.ts';
 
@@ -14,15 +15,20 @@ function fixture(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
 }
 
-/** The field paths of the ZodError that `run` throws, as the HTTP layer names them. */
-function issuePaths(run: () => unknown): string[] {
+/**
+ * The field paths `run` names, as the HTTP layer names them: those of the ZodError it throws (a
+ * body that is not a group), else those of the alerts it rejected (issue 12: each alert on its own).
+ */
+function issuePaths(run: () => { rejected: RejectedAlert[] }): string[] {
+  let rejected: RejectedAlert[];
   try {
-    run();
+    ({ rejected } = run());
   } catch (err) {
     if (!(err instanceof ZodError)) throw err;
     return err.issues.map((i) => i.path.map(String).join('.') || '(body)');
   }
-  throw new Error('expected a ZodError; the payload was accepted');
+  if (rejected.length === 0) throw new Error('expected a ZodError or a rejected alert; all was accepted');
+  return rejected.flatMap((r) => r.errors.map((e) => e.field));
 }
 
 const LEGACY_LABELS = {

@@ -1,19 +1,30 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { type RequestHandler, Router } from 'express';
+import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { ZodError } from 'zod';
 import type { Alert } from '../../engine/types.ts';
 import type { IntakeOutcome } from '../../incidents/intake.ts';
 import { SPAN_ATTRIBUTES, TRACER_NAME } from '../../runtime/telemetry.ts';
-import { parseAlertmanagerPayload, parseGrafanaPayload, verifyGrafanaSignature } from '../alert-payloads.ts';
+import {
+  type ParsedGroup,
+  parseAlertmanagerPayload,
+  parseGrafanaPayload,
+  type RejectedAlert,
+  verifyGrafanaSignature,
+  type WebhookSource,
+} from '../alert-payloads.ts';
 import { requireScope } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { UnavailableError } from '../http-errors.ts';
 import { jsonBody } from '../json-body.ts';
+import { reportRejectedAlert } from '../metrics-events.ts';
 import { sendProblem } from '../problem.ts';
 
 /** How many alerts of one group go through intake at once (a group may hold thousands). */
 export const INTAKE_CONCURRENCY = 32;
+/** A rejected alert's log line names at most this many failing fields, and this much alertname. */
+const LOGGED_ERRORS = 10;
+const LOGGED_ALERTNAME_LENGTH = 64;
 
 /** The signature header Grafana sets by default. */
 const GRAFANA_SIGNATURE_HEADER = 'X-Grafana-Alerting-Signature';
@@ -31,10 +42,14 @@ export interface AlertResult {
   outcomes: IntakeOutcome[];
 }
 
-/** The 202 body: every alert of the group is in Redis; `results` say what each one did. */
+/**
+ * The 202 body: every valid alert of the group is in Redis (`accepted` of them); `results` say
+ * what each one did, in order; `rejected` lists the alerts not taken, with where and why.
+ */
 export interface IngestResponse {
   accepted: number;
   results: AlertResult[];
+  rejected: RejectedAlert[];
 }
 
 /**
@@ -67,15 +82,11 @@ async function mapBounded<T, R>(
 }
 
 /**
- * Takes every alert of a group. A 2xx must mean every alert is in Redis, so anything short of that
- * is a 503: the sender retries the whole group, and intake is idempotent per fingerprint (a
+ * Takes every valid alert of a group. A 2xx must mean each of them is in Redis, so anything short
+ * of that is a 503: the sender retries the whole group, and intake is idempotent per fingerprint (a
  * duplicate attaches), so the retry loses and doubles nothing.
  */
-async function ingest(
-  deps: ApiDeps,
-  source: Alert['source'],
-  parsed: { alerts: Alert[]; truncatedAlerts: number },
-): Promise<IngestResponse> {
+async function ingest(deps: ApiDeps, source: Alert['source'], parsed: ParsedGroup): Promise<IngestResponse> {
   const { redis } = deps.pipeline.deps;
   if (redis.status !== 'ready')
     throw new UnavailableError(`Redis is not available (connection ${redis.status}); retry later`);
@@ -104,7 +115,7 @@ async function ingest(
   const counts: Record<string, number> = {};
   for (const o of outcomes.flat()) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
   log.info({ alerts: results.length, outcomes: counts }, 'alerts taken');
-  return { accepted: results.length, results };
+  return { accepted: results.length, results, rejected: parsed.rejected };
 }
 
 /**
@@ -116,11 +127,15 @@ async function ingest(
 function tracedIngest(
   deps: ApiDeps,
   source: Alert['source'],
-  parsed: { alerts: Alert[]; truncatedAlerts: number },
+  parsed: ParsedGroup,
   headers: IncomingHttpHeaders,
 ): Promise<IngestResponse> {
   const sender = propagation.extract(context.active(), headers);
-  const attributes = { 'alert.source': source, 'alert.count': parsed.alerts.length };
+  const attributes = {
+    'alert.source': source,
+    'alert.count': parsed.alerts.length,
+    'alert.rejected': parsed.rejected.length,
+  };
   return trace
     .getTracer(TRACER_NAME)
     .startActiveSpan('alert.ingest', { kind: SpanKind.SERVER, attributes }, sender, async (span) => {
@@ -141,6 +156,56 @@ function tracedIngest(
         span.end();
       }
     });
+}
+
+/**
+ * Logs and counts each rejected alert: its index, reason and failing fields (paths and our own
+ * messages), its fingerprint and a clipped alertname; never its label values.
+ */
+function reportRejections(deps: ApiDeps, source: WebhookSource, rejected: RejectedAlert[]): void {
+  if (rejected.length === 0) return;
+  const log = deps.logger.child({ source });
+  for (const r of rejected) {
+    reportRejectedAlert(deps.pipeline, source, r.reason);
+    const errors = r.errors.slice(0, LOGGED_ERRORS).map((e) => `${e.field}: ${e.message}`);
+    const { index, reason, fingerprint } = r;
+    const alertname = r.alertname?.slice(0, LOGGED_ALERTNAME_LENGTH) ?? null;
+    log.warn(
+      { index, reason, fingerprint, alertname, errors, errorCount: r.errors.length },
+      'alert rejected',
+    );
+  }
+}
+
+/**
+ * Answers a parsed group: 202 with the valid alerts taken and the rejected ones listed. When the
+ * group had alerts and every one was rejected, 400 listing each: nothing was taken, and resending
+ * the same body could not do better (Alertmanager does not retry a 4xx, and its log shows this
+ * answer). A 2xx there would tell the sender all was well while nothing was taken. With at least
+ * one alert taken, the answer is 202: a 4xx would have the sender count the group as failed,
+ * though most of it is stored (and a retry of it only attaches again).
+ */
+async function answer(
+  deps: ApiDeps,
+  source: WebhookSource,
+  parsed: ParsedGroup,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  reportRejections(deps, source, parsed.rejected);
+  if (parsed.alerts.length === 0 && parsed.rejected.length > 0) {
+    const body = {
+      type: 'about:blank',
+      title: 'Bad Request',
+      status: 400,
+      detail: `every alert of the group was rejected (${parsed.rejected.length}); nothing was taken`,
+      errors: parsed.rejected.flatMap((r) => r.errors),
+      rejected: parsed.rejected,
+    };
+    res.status(400).type('application/problem+json').send(JSON.stringify(body));
+    return;
+  }
+  res.status(202).json(await tracedIngest(deps, source, parsed, req.headers));
 }
 
 /** 401 unless the body carries a valid Grafana HMAC; a no-op when no secret is configured. */
@@ -166,25 +231,23 @@ function grafanaSignatureCheck(deps: ApiDeps): RequestHandler {
 /**
  * Alert webhooks (scope `ingest`): `POST /api/v1/alerts/alertmanager` (Alertmanager webhook v4,
  * also v3) and `POST /api/v1/alerts/grafana` (Grafana webhook contact point v1, HMAC-verified when
- * a secret is set). Both answer 202 `{ accepted, results }` once every alert is in Redis; 400
- * naming the field for a bad payload; 503 with Retry-After when Redis cannot take them.
+ * a secret is set). Each alert is checked on its own. Both answer 202 `{ accepted, results,
+ * rejected }` once every valid alert is in Redis, listing the rejected ones; 400 naming the fields
+ * when the body is not a group, or when it had alerts and none was valid; 503 with Retry-After
+ * when Redis cannot take them.
  */
 export function alertRoutes(deps: ApiDeps): Router {
   const router = Router();
   const ingestScope = requireScope(deps.auth, 'ingest');
-  router.post('/api/v1/alerts/alertmanager', ingestScope, jsonBody(deps), async (req, res) => {
-    const parsed = parseAlertmanagerPayload(req.body);
-    res.status(202).json(await tracedIngest(deps, 'alertmanager', parsed, req.headers));
-  });
+  router.post('/api/v1/alerts/alertmanager', ingestScope, jsonBody(deps), (req, res) =>
+    answer(deps, 'alertmanager', parseAlertmanagerPayload(req.body), req, res),
+  );
   router.post(
     '/api/v1/alerts/grafana',
     ingestScope,
     jsonBody(deps),
     grafanaSignatureCheck(deps),
-    async (req, res) => {
-      const parsed = parseGrafanaPayload(req.body);
-      res.status(202).json(await tracedIngest(deps, 'grafana', parsed, req.headers));
-    },
+    (req, res) => answer(deps, 'grafana', parseGrafanaPayload(req.body), req, res),
   );
   return router;
 }
