@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { type NamedToken, SCOPES, type Scope } from './producer/auth.ts';
 import { redisUrlProblem } from './redis/url.ts';
 
 const Bool = z
@@ -38,6 +40,8 @@ export const ConfigSchema = z.object({
   FIRELINE_INGEST_TOKEN: z.string().min(16).optional(),
   FIRELINE_OPERATOR_TOKEN: z.string().min(16).optional(),
   FIRELINE_VIEWER_TOKEN: z.string().min(16).optional(),
+  /** A file of people's tokens, `name, scope, sha256:<hex>` per line (`loadTokensFile`). */
+  FIRELINE_TOKENS_FILE: z.string().min(1).optional(),
   /** Where users reach Fireline, for links in notifications (default http://HOST:PORT). */
   FIRELINE_PUBLIC_URL: z.string().url().optional(),
   /** Verifies Grafana's X-Grafana-Alerting-Signature when set. */
@@ -91,5 +95,71 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function shown(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return value;
   if (/TOKEN|SECRET|PASSWORD/.test(name)) return `<${value.length} characters, hidden>`;
-  return value.replace(/\/\/[^@/]*@/, '//***@');
+  return redactUrl(value);
+}
+
+/**
+ * A URL fit for a log line or the terminal: everything between `//` and the last `@` (user and
+ * password, even one holding `@` or `/`) becomes `***`. A URL without credentials is unchanged.
+ */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/.*@/, '//***@');
+}
+
+const TOKEN_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+/** Actors Fireline itself writes on timelines: no token may pass for them. */
+const RESERVED_NAMES = new Set(['system', 'anonymous']);
+
+/** One line of a tokens file, or why it is wrong (never quoting the line: it may hold a token). */
+function tokenLine(line: string): NamedToken | string {
+  const fields = line.split(',').map((f) => f.trim());
+  if (fields.length !== 3) return 'expected three fields: name, scope, sha256:<64 hex digits>';
+  const [name = '', scope = '', hash = ''] = fields;
+  if (!TOKEN_NAME.test(name)) return 'the name must be 1 to 64 of A-Z a-z 0-9 . _ @ -';
+  if (RESERVED_NAMES.has(name.toLowerCase())) return `the name '${name}' is reserved`;
+  if (!(SCOPES as readonly string[]).includes(scope))
+    return `scope '${scope.slice(0, 20)}' is not one of ${SCOPES.join(', ')}`;
+  const digest = /^sha256:([0-9a-f]{64})$/i.exec(hash)?.[1];
+  if (!digest)
+    return 'the third field must be sha256:<64 hex digits>, the SHA-256 of the token (never the token itself): printf %s "$TOKEN" | sha256sum';
+  return { name, scope: scope as Scope, sha256: digest.toLowerCase() };
+}
+
+/**
+ * Parses a tokens file: one `name, scope, sha256:<hex>` per line (`#` starts a comment; blank lines
+ * are skipped). Throws ConfigError naming `file:line` for the first bad line, the same token on two
+ * lines, or a file with no token at all.
+ */
+export function parseTokensFile(text: string, file: string): NamedToken[] {
+  const tokens: NamedToken[] = [];
+  const lineOf = new Map<string, number>();
+  for (const [i, raw] of text.split('\n').entries()) {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (!line) continue;
+    const parsed = tokenLine(line);
+    if (typeof parsed === 'string') throw new ConfigError(`FIRELINE_TOKENS_FILE ${file}:${i + 1}: ${parsed}`);
+    const first = lineOf.get(parsed.sha256);
+    if (first !== undefined)
+      throw new ConfigError(`FIRELINE_TOKENS_FILE ${file}:${i + 1}: the same token as on line ${first}`);
+    lineOf.set(parsed.sha256, i + 1);
+    tokens.push(parsed);
+  }
+  if (tokens.length === 0)
+    throw new ConfigError(
+      `FIRELINE_TOKENS_FILE ${file}: no tokens (one "name, scope, sha256:<hex>" per line)`,
+    );
+  return tokens;
+}
+
+/** Reads and parses FIRELINE_TOKENS_FILE; an unreadable file is a ConfigError too. */
+export function loadTokensFile(file: string): NamedToken[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `FIRELINE_TOKENS_FILE ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
+  }
+  return parseTokensFile(text, file);
 }

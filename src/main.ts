@@ -1,7 +1,7 @@
 import { loadConnections } from './adapters/connections.ts';
 import { createAdapters } from './adapters/index.ts';
 import { hasErrors, loadRunbooks } from './adapters/runbook-files.ts';
-import type { Config } from './config.ts';
+import { type Config, loadTokensFile, redactUrl } from './config.ts';
 import { createCatalog } from './engine/catalog.ts';
 import { formatIssue } from './engine/runbook-parse.ts';
 import { ConfigError } from './errors.ts';
@@ -50,16 +50,20 @@ export function parseQueues(list: string | undefined): QueueName[] {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
-/** Tokens from the environment; without any, only a loopback address may be bound. */
+/**
+ * Tokens from the environment and FIRELINE_TOKENS_FILE (read here; a bad line stops start-up);
+ * without any, only a loopback address may be bound.
+ */
 export function authFrom(config: Config): AuthConfig {
   const auth: AuthConfig = {
     ...(config.FIRELINE_INGEST_TOKEN ? { ingestToken: config.FIRELINE_INGEST_TOKEN } : {}),
     ...(config.FIRELINE_OPERATOR_TOKEN ? { operatorToken: config.FIRELINE_OPERATOR_TOKEN } : {}),
     ...(config.FIRELINE_VIEWER_TOKEN ? { viewerToken: config.FIRELINE_VIEWER_TOKEN } : {}),
+    ...(config.FIRELINE_TOKENS_FILE ? { namedTokens: loadTokensFile(config.FIRELINE_TOKENS_FILE) } : {}),
   };
   if (!authEnabled(auth) && !LOOPBACK.has(config.HOST))
     throw new ConfigError(
-      `HOST=${config.HOST}: refusing to listen beyond loopback with authentication off; set FIRELINE_INGEST_TOKEN, FIRELINE_OPERATOR_TOKEN and FIRELINE_VIEWER_TOKEN (16+ characters each), or use HOST=127.0.0.1`,
+      `HOST=${config.HOST}: refusing to listen beyond loopback with authentication off; set FIRELINE_INGEST_TOKEN, FIRELINE_OPERATOR_TOKEN and FIRELINE_VIEWER_TOKEN (16+ characters each) or FIRELINE_TOKENS_FILE, or use HOST=127.0.0.1`,
     );
   return auth;
 }
@@ -149,6 +153,7 @@ export async function startFireline(
         runbookPaths: [config.FIRELINE_RUNBOOKS],
         ...(config.FIRELINE_GRAFANA_SECRET ? { grafanaSecret: config.FIRELINE_GRAFANA_SECRET } : {}),
         ...(connections.slack.signingSecret ? { slackSigningSecret: connections.slack.signingSecret } : {}),
+        ...(connections.slack.approvers ? { slackApprovers: connections.slack.approvers } : {}),
       },
       metrics,
       config.HOST,
@@ -167,11 +172,6 @@ export async function startFireline(
   }
 }
 
-/** A Redis URL without its password, for messages. */
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
-}
-
 /** What `fireline start` prints for a human once it is up. */
 export function banner(
   f: Fireline,
@@ -180,8 +180,9 @@ export function banner(
   runbookIds: readonly string[],
   auth: boolean,
 ): string {
+  const url = redactUrl(redis.url);
   const lines = [
-    `Fireline is running (role ${role}; Redis: ${redis.source === 'private' ? `private redis-server at ${redis.url}` : redis.url})`,
+    `Fireline is running (role ${role}; Redis: ${redis.source === 'private' ? `private redis-server at ${url}` : url})`,
   ];
   lines.push(`Runbooks loaded (${runbookIds.length}): ${runbookIds.join(', ') || 'none'}`);
   if (f.url) {

@@ -77,6 +77,8 @@ export function createApiClient(target: ApiTarget, timeoutMs = REQUEST_TIMEOUT_M
           headers: headers({
             accept: 'application/json',
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            // The API refuses a POST that a form of another site could send: say it is ours.
+            ...(method === 'GET' ? {} : { 'x-fireline-request': '1' }),
           }),
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         },

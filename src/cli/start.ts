@@ -37,7 +37,10 @@ export async function runStart({ values, io }: CommandContext): Promise<number> 
     const fireline = await starting;
     const ids = fireline.pipeline.deps.catalog.all().map((c) => c.runbook.id);
     const tokens = Boolean(
-      config.FIRELINE_INGEST_TOKEN || config.FIRELINE_OPERATOR_TOKEN || config.FIRELINE_VIEWER_TOKEN,
+      config.FIRELINE_INGEST_TOKEN ||
+        config.FIRELINE_OPERATOR_TOKEN ||
+        config.FIRELINE_VIEWER_TOKEN ||
+        config.FIRELINE_TOKENS_FILE,
     );
     io.stdout.write(banner(fireline, role, redis, ids, tokens));
     await stopped;

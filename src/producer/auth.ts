@@ -1,27 +1,59 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { sendProblem } from './problem.ts';
 
 /** `ingest` for alert webhooks, `operator` for actions (and reads), `viewer` for reads. */
-export type Scope = 'ingest' | 'operator' | 'viewer';
+export const SCOPES = ['ingest', 'operator', 'viewer'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** One person's (or one sender's) token from FIRELINE_TOKENS_FILE: only its SHA-256 is kept. */
+export interface NamedToken {
+  /** Who acts with it, as the timeline shows it (`[A-Za-z0-9._@-]`, at most 64). */
+  name: string;
+  scope: Scope;
+  /** SHA-256 of the token, 64 lowercase hex digits. */
+  sha256: string;
+}
 
 export interface AuthConfig {
   ingestToken?: string;
   operatorToken?: string;
   viewerToken?: string;
+  /** Tokens of people: a request with one acts as its `name`, not as `token:<scope>`. */
+  namedTokens?: readonly NamedToken[];
 }
+
+/**
+ * Where a browser opens Bull Board (`BULL_BOARD_PATH`): the one place that takes `Basic`, since a
+ * browser can only log in to a page that way. Kept here so auth never imports a route module.
+ */
+const BASIC_AUTH_PATH = '/admin/queues';
 
 export function authEnabled(cfg: AuthConfig): boolean {
-  return Boolean(cfg.ingestToken || cfg.operatorToken || cfg.viewerToken);
+  return Boolean(cfg.ingestToken || cfg.operatorToken || cfg.viewerToken || cfg.namedTokens?.length);
 }
 
-/** Which scopes a token grants: operator can also read. */
-function scopesOf(cfg: AuthConfig, token: string): Scope[] {
-  const scopes: Scope[] = [];
-  if (cfg.ingestToken && safeEqual(token, cfg.ingestToken)) scopes.push('ingest');
-  if (cfg.operatorToken && safeEqual(token, cfg.operatorToken)) scopes.push('operator', 'viewer');
-  if (cfg.viewerToken && safeEqual(token, cfg.viewerToken)) scopes.push('viewer');
-  return scopes;
+/** Who a token is and what it may do; scopes empty for an unknown token. */
+function identify(cfg: AuthConfig, token: string): { scopes: Scope[]; actor?: string } {
+  const granted = new Set<Scope>();
+  const grant = (scope: Scope) => {
+    granted.add(scope);
+    if (scope === 'operator') granted.add('viewer');
+  };
+  let actor: string | undefined;
+  const digest = createHash('sha256').update(token).digest('hex');
+  // Every entry is compared (no early exit), each in constant time.
+  for (const named of cfg.namedTokens ?? [])
+    if (safeEqual(digest, named.sha256)) {
+      grant(named.scope);
+      actor ??= named.name;
+    }
+  if (cfg.ingestToken && safeEqual(token, cfg.ingestToken)) grant('ingest');
+  if (cfg.operatorToken && safeEqual(token, cfg.operatorToken)) grant('operator');
+  if (cfg.viewerToken && safeEqual(token, cfg.viewerToken)) grant('viewer');
+  const scopes = SCOPES.filter((s) => granted.has(s));
+  actor ??= scopes.length ? `token:${granted.has('operator') ? 'operator' : scopes[0]}` : undefined;
+  return actor ? { scopes, actor } : { scopes };
 }
 
 /** Constant-time comparison of two secrets of any length (hash first, so lengths leak nothing). */
@@ -31,50 +63,83 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-/**
- * The token of a request: `Authorization: Bearer <token>`; `Basic` with the token as password (so
- * a browser can open Bull Board); or `?access_token=` (EventSource cannot set headers).
- */
-export function tokenOf(authorization: string | undefined, queryToken: unknown): string | undefined {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-  if (bearer?.[1]) return bearer[1];
-  const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? '');
-  if (basic?.[1]) {
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-    const password = decoded.slice(decoded.indexOf(':') + 1);
-    if (password) return password;
-  }
-  return typeof queryToken === 'string' && queryToken ? queryToken : undefined;
+/** How a route takes tokens beyond `Authorization: Bearer`. */
+export interface TokenOptions {
+  /** Also `?access_token=`: for the event streams only, since EventSource cannot set headers. */
+  queryToken?: boolean;
 }
 
-/** Who made the request, for the timeline (`token:operator`, or `anonymous` with auth off). */
+/** A request's path, as routed (express matches paths without regard to case). */
+function pathOf(req: Request): string {
+  return (req.originalUrl.split('?')[0] ?? '').toLowerCase();
+}
+
+function underBasicPath(req: Request): boolean {
+  const path = pathOf(req);
+  return path === BASIC_AUTH_PATH || path.startsWith(`${BASIC_AUTH_PATH}/`);
+}
+
+/**
+ * The token of a request: `Authorization: Bearer <token>`; under Bull Board's path also `Basic`
+ * with the token as password; with `queryToken`, also `?access_token=`. A token sent a way this
+ * route does not take is `refused` (401), never silently ignored.
+ */
+function credentialOf(req: Request, opts: TokenOptions): { token: string } | { refused: string } | null {
+  const authorization = req.headers.authorization ?? '';
+  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
+  if (bearer?.[1]) return { token: bearer[1] };
+  const basic = /^Basic\s+(\S+)$/i.exec(authorization);
+  if (basic?.[1]) {
+    if (!underBasicPath(req))
+      return {
+        refused: `Basic authentication is accepted only under ${BASIC_AUTH_PATH} (Bull Board); send Authorization: Bearer <token>`,
+      };
+    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+    const password = decoded.slice(decoded.indexOf(':') + 1);
+    if (password) return { token: password };
+  }
+  const query = req.query.access_token;
+  if (query === undefined) return null;
+  if (!opts.queryToken)
+    return {
+      refused:
+        '?access_token= is accepted only on the event streams (/api/v1/events, /api/v1/incidents/:id/events); send Authorization: Bearer <token>',
+    };
+  return typeof query === 'string' && query ? { token: query } : null;
+}
+
+/** Who made the request, for the timeline (`alice`, `token:operator`, or `anonymous` with auth off). */
 export function actorOf(res: { locals: Record<string, unknown> }): string {
   return (res.locals.actor as string | undefined) ?? 'anonymous';
 }
 
 /**
- * Requires a bearer token with `scope`: missing or unknown token → 401, known token without the
- * scope → 403. With no token configured at all, auth is off (start-up binds to loopback then).
+ * Requires a token with `scope`: missing, unknown or sent the wrong way → 401, known token without
+ * the scope → 403. With no token configured at all, auth is off (start-up binds to loopback then,
+ * and the app answers loopback requests only).
  */
-export function requireScope(cfg: AuthConfig, scope: Scope): RequestHandler {
+export function requireScope(cfg: AuthConfig, scope: Scope, opts: TokenOptions = {}): RequestHandler {
   const enabled = authEnabled(cfg);
   return (req, res, next) => {
     if (!enabled) {
       res.locals.actor = 'anonymous';
-      res.locals.scopes = ['ingest', 'operator', 'viewer'];
+      res.locals.scopes = [...SCOPES];
       return next();
     }
-    const token = tokenOf(req.headers.authorization, req.query.access_token);
-    if (!token) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="fireline", Basic realm="fireline"');
+    const challenge = underBasicPath(req)
+      ? 'Bearer realm="fireline", Basic realm="fireline"'
+      : 'Bearer realm="fireline"';
+    const credential = credentialOf(req, opts);
+    if (!credential || 'refused' in credential) {
+      res.setHeader('WWW-Authenticate', challenge);
       return sendProblem(
         res,
         401,
         'Unauthorized',
-        'a bearer token is required (Authorization: Bearer <token>)',
+        credential?.refused ?? 'a bearer token is required (Authorization: Bearer <token>)',
       );
     }
-    const scopes = scopesOf(cfg, token);
+    const { scopes, actor } = identify(cfg, credential.token);
     if (scopes.length === 0) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="fireline", error="invalid_token"');
       return sendProblem(res, 401, 'Unauthorized', 'the bearer token is not valid');
@@ -82,7 +147,7 @@ export function requireScope(cfg: AuthConfig, scope: Scope): RequestHandler {
     if (!scopes.includes(scope))
       return sendProblem(res, 403, 'Forbidden', `this token lacks the '${scope}' scope`);
     res.locals.scopes = scopes;
-    res.locals.actor = `token:${scopes.includes('operator') ? 'operator' : scopes[0]}`;
+    res.locals.actor = actor;
     next();
   };
 }

@@ -14,6 +14,8 @@ export interface ApiDeps {
   grafanaSecret?: string;
   /** Verifies Slack interactivity requests; the endpoint answers 404 when unset. */
   slackSigningSecret?: string;
+  /** Slack user ids allowed to approve or reject with the buttons; unset: anyone in the workspace. */
+  slackApprovers?: readonly string[];
   /** Where runbooks are loaded from, for `POST /api/v1/runbooks/reload`. */
   runbookPaths: readonly string[];
   /** The clock (Slack request timestamps). */

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A JSON request; returns the status, the parsed body (or text) and the headers. */
+/** A JSON request (as the console sends it); returns the status, the parsed body (or text) and the headers. */
 export async function call(
   base: string,
   method: string,
@@ -12,6 +12,8 @@ export async function call(
 ): Promise<{ status: number; body: any; headers: Headers; text: string }> {
   const headers: Record<string, string> = {};
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  // As the console and the CLI do: the API refuses a body-less POST without it (forged forms).
+  if (method !== 'GET') headers['x-fireline-request'] = '1';
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const res = await fetch(`${base}${path}`, {
     method,

@@ -74,7 +74,8 @@ async function stream(
 export function eventRoutes(deps: ApiDeps): Router {
   const router = Router();
   const p = deps.pipeline.deps;
-  const read = [requireScope(deps.auth, 'viewer'), requireRedis(deps)];
+  // EventSource cannot set headers: the streams (and only they) take `?access_token=`.
+  const read = [requireScope(deps.auth, 'viewer', { queryToken: true }), requireRedis(deps)];
 
   router.get('/api/v1/incidents/:id/events', ...read, async (req, res) => {
     const { id } = z.object({ id: z.string().min(1).max(200) }).parse(req.params);

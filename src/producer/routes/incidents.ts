@@ -58,7 +58,15 @@ const TriggerBody = z.strictObject({
   annotations: Labels.optional(),
   note: z.string().min(1).max(2000).optional(),
 });
-const ApprovalBody = z.strictObject({ decision: z.enum(['approve', 'reject']), comment: Comment });
+const ApprovalBody = z.strictObject({
+  decision: z.enum(['approve', 'reject']),
+  comment: Comment,
+  /** The rendering the approver was shown (`PlanStep.action.hash`); a decision on another is a 409. */
+  hash: z
+    .string()
+    .regex(/^[0-9a-f]{12}$/, { error: 'expected the 12 hex digits of the step action hash' })
+    .optional(),
+});
 const CommentBody = z.strictObject({ comment: Comment });
 
 /** The route's `:id` (and `:stepId`), validated. */
@@ -228,7 +236,11 @@ function decideApproval(p: PipelineDeps): RequestHandler {
   return async (req, res) => {
     const { id, stepId } = params(req.params);
     const body = ApprovalBody.parse(req.body ?? {});
-    const who = { user: actorOf(res), ...(body.comment ? { comment: body.comment } : {}) };
+    const who = {
+      user: actorOf(res),
+      ...(body.comment ? { comment: body.comment } : {}),
+      ...(body.hash ? { hash: body.hash } : {}),
+    };
     const step =
       body.decision === 'approve'
         ? await approveStep(p, id, stepId, who)
