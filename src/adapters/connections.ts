@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
+import { AdapterError, ConfigError } from '../errors.ts';
 
 /**
  * Where the adapters connect: the monitoring stack, databases, caches, the cluster and the
@@ -12,6 +12,27 @@ import { ConfigError } from '../errors.ts';
 
 const Url = z.string().url();
 const Headers = z.record(z.string(), z.string()).default({});
+
+/**
+ * Who may press Approve / Reject in Slack: Slack user ids (`U…`, or `W…` on Enterprise Grid), as
+ * a list or one comma-separated string. User-group ids (`S…`) are refused: a button click carries
+ * only the clicker's user id, and Fireline does not call Slack's API to read group membership.
+ */
+const SlackApprovers = z
+  .union([z.array(z.string()), z.string()])
+  .transform((v) => [
+    ...new Set((typeof v === 'string' ? v.split(',') : v).map((id) => id.trim()).filter(Boolean)),
+  ])
+  .pipe(
+    z.array(
+      z.string().refine((id) => /^[UW][A-Z0-9]{2,}$/.test(id), {
+        error: (issue) =>
+          /^S[A-Z0-9]+$/.test(String(issue.input))
+            ? `'${issue.input}' is a Slack user-group id; list its members' user ids instead (a click names only the user, and Fireline does not ask Slack who is in a group)`
+            : `'${issue.input}' is not a Slack user id (U… or W…)`,
+      }),
+    ),
+  );
 
 export const ConnectionsSchema = z.strictObject({
   prometheus: z
@@ -46,6 +67,8 @@ export const ConnectionsSchema = z.strictObject({
       /** Incoming webhook per channel (`#incidents-payment`); `default` for any other channel. */
       webhooks: z.record(z.string(), Url).default({}),
       signingSecret: z.string().optional(),
+      /** Slack user ids allowed to approve or reject; absent: any member of the workspace. */
+      approvers: SlackApprovers.optional(),
     })
     .default({ webhooks: {} }),
   pagerduty: z
@@ -78,16 +101,80 @@ export function interpolate(value: unknown, env: Record<string, string | undefin
   return value;
 }
 
-/** The plain environment names: PROMETHEUS_URL, LOKI_URL, SLACK_WEBHOOK_URL, PAGERDUTY_ROUTING_KEY, KUBECONFIG, DATABASE_URL. */
+/** `${NAME}` in a runbook's header or env value: a variable of Fireline's environment. */
+const ENV_REF = /\$\{([A-Z_][A-Z0-9_]*)\}/g;
+/**
+ * Fireline's own credentials are never handed to a runbook. Header and env values also take
+ * alert-label templates, so without this a label could name one of them.
+ */
+const OWN_SECRETS = new Set([
+  'REDIS_URL',
+  'DATABASE_URL',
+  'SLACK_WEBHOOK_URL',
+  'SLACK_SIGNING_SECRET',
+  'PAGERDUTY_ROUTING_KEY',
+]);
+/** Values this short are not worth hiding, and hiding them would garble messages. */
+const MIN_REDACTED_LENGTH = 4;
+
+/** Expands `${NAME}` references at run time, and keeps the values it put in out of messages. */
+export interface EnvRefs {
+  /**
+   * `text` with each `${NAME}` (NAME `[A-Z_][A-Z0-9_]*`) replaced by the variable's value; any
+   * other text (`$$`, `$NAME`, `${lower}`) is left as written.
+   *
+   * @throws AdapterError (not retryable) naming `where` and the variable, never a value: the
+   *   variable is unset, or is one of Fireline's own settings (`FIRELINE_*`, `REDIS_URL`, …).
+   */
+  expand(text: string, where: string): string;
+  /** `text` with every value expanded so far put back as its `${NAME}`. */
+  redact(text: string): string;
+  /** The `${NAME}` references in `text`, for messages. */
+  names(text: string): string[];
+}
+
+/**
+ * Secrets named in runbooks: expanded by the executor when it runs, from `env` (Fireline's
+ * environment unless a test injects one), so that job data, timelines, Bull Board, the runbook
+ * API and logs only ever hold the literal `${NAME}`.
+ */
+export function envRefs(adapter: string, env: Record<string, string | undefined>): EnvRefs {
+  const used = new Map<string, string>();
+  const fail = (message: string) => new AdapterError(adapter, message, { retryable: false });
+  return {
+    expand(text, where) {
+      return text.replace(ENV_REF, (_, name: string) => {
+        if (name.startsWith('FIRELINE_') || OWN_SECRETS.has(name))
+          throw fail(`${where}: \${${name}} is one of Fireline's own settings, which runbooks cannot read`);
+        const value = env[name];
+        if (value === undefined) throw fail(`${where}: \${${name}} is not set in Fireline's environment`);
+        if (value.length >= MIN_REDACTED_LENGTH) used.set(value, `\${${name}}`);
+        return value;
+      });
+    },
+    redact(text) {
+      let out = text;
+      for (const [value, ref] of used) out = out.replaceAll(value, ref);
+      return out;
+    },
+    names: (text) => [...new Set(Array.from(text.matchAll(ENV_REF), (m) => m[0]))],
+  };
+}
+
+/**
+ * The plain environment names: PROMETHEUS_URL, LOKI_URL, SLACK_WEBHOOK_URL, SLACK_SIGNING_SECRET,
+ * SLACK_APPROVERS (comma-separated user ids), PAGERDUTY_ROUTING_KEY, KUBECONFIG, DATABASE_URL.
+ */
 function fromEnv(env: Record<string, string | undefined>): ConnectionsInput {
   const out: ConnectionsInput = {};
   if (env.PROMETHEUS_URL) out.prometheus = { url: env.PROMETHEUS_URL };
   if (env.LOKI_URL) out.loki = { url: env.LOKI_URL, ...(env.LOKI_ORG_ID ? { orgId: env.LOKI_ORG_ID } : {}) };
   if (env.DATABASE_URL) out.databases = { default: { url: env.DATABASE_URL } };
-  if (env.SLACK_WEBHOOK_URL || env.SLACK_SIGNING_SECRET)
+  if (env.SLACK_WEBHOOK_URL || env.SLACK_SIGNING_SECRET || env.SLACK_APPROVERS)
     out.slack = {
       webhooks: env.SLACK_WEBHOOK_URL ? { default: env.SLACK_WEBHOOK_URL } : {},
       ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
+      ...(env.SLACK_APPROVERS ? { approvers: env.SLACK_APPROVERS } : {}),
     };
   if (env.PAGERDUTY_ROUTING_KEY) out.pagerduty = { routingKeys: { default: env.PAGERDUTY_ROUTING_KEY } };
   if (env.KUBECONFIG) out.kubernetes = { kubeconfig: env.KUBECONFIG };

@@ -1,14 +1,16 @@
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { slackActionValue } from '../../src/engine/slack-actions.ts';
+import { createLogger } from '../../src/logger.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import type { ApiDeps } from '../../src/producer/deps.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
 import { slackRoutes } from '../../src/producer/routes/slack.ts';
-import { slackSignature } from '../../src/producer/slack-signature.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
 import { startReceiver } from '../helpers/receiver.ts';
+import { postSlackInteraction, slackClick } from '../helpers/slack-interactions.ts';
 
 const redisUrl = inject('redisUrl');
 const SECRET = 'slack-signing-secret';
@@ -17,16 +19,8 @@ const auth = { operatorToken: 'op' };
 /** A block_actions payload as Slack sends it when `user` clicks one button. */
 let responseUrl = '';
 
-function clicked(actionId: string, value: string, user = { id: 'U024BE7LH', username: 'alice' }) {
-  return {
-    type: 'block_actions',
-    user: { ...user, team_id: 'T0001' },
-    team: { id: 'T0001', domain: 'acme' },
-    // A local receiver stands in for Slack's response_url (Slack's servers cannot be reached here).
-    response_url: responseUrl,
-    actions: [{ type: 'button', action_id: actionId, block_id: 'approval', value, action_ts: '1.2' }],
-  };
-}
+const clicked = (actionId: string, value: string, user?: { id: string; username?: string }) =>
+  slackClick(actionId, value, responseUrl, user);
 
 describe('Slack interactivity', () => {
   let pipeline: Pipeline | undefined;
@@ -58,25 +52,11 @@ describe('Slack interactivity', () => {
   }
 
   /** Posts `payload` form-encoded, signed with `secret` at `timestamp` (Unix seconds). */
-  async function send(
+  const send = (
     url: string,
     payload: unknown,
     opts: { secret?: string; timestamp?: number; contentType?: string } = {},
-  ) {
-    const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
-    const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
-    const res = await fetch(`${url}/api/v1/slack/interactions`, {
-      method: 'POST',
-      headers: {
-        'content-type': opts.contentType ?? 'application/x-www-form-urlencoded',
-        'x-slack-request-timestamp': timestamp,
-        'x-slack-signature': slackSignature(opts.secret ?? SECRET, timestamp, body),
-      },
-      body,
-    });
-    const text = await res.text();
-    return { status: res.status, text, json: text ? JSON.parse(text) : null };
-  }
+  ) => postSlackInteraction(url, payload, opts.secret ?? SECRET, opts);
 
   const stepOf = async (id: string, stepId: string) =>
     (await pipeline!.deps.store.get(id))?.plan.find((s) => s.stepId === stepId);
@@ -163,4 +143,90 @@ describe('Slack interactivity', () => {
     const notConfigured = await send(off.url, approve);
     expect(notConfigured.status, notConfigured.text).toBe(404);
   });
+
+  const APPROVER = { id: 'U0APPROVE1', username: 'carol' };
+  const OUTSIDER = { id: 'U024BE7LH', username: 'alice' };
+  const ROLLBACK = 'rollback_deployment';
+
+  it('refuses a user not on slack.approvers (told through response_url); a listed user approves, named as actor', async () => {
+    const approvers = [APPROVER.id, 'W0GRIDUSER'];
+    const { url, id, marker, slack } = await setup({ slackSigningSecret: SECRET, slackApprovers: approvers });
+    const click = (action: string, user: typeof APPROVER) =>
+      send(url, clicked(action, slackActionValue(id, ROLLBACK), user));
+    for (const action of ['approve', 'reject']) {
+      const res = await click(action, OUTSIDER);
+      expect(res.status, res.text).toBe(200);
+      expect(res.json.text).toMatch(new RegExp(`^You are not allowed to ${action} .*<@${OUTSIDER.id}>`));
+    }
+    // Slack shows the clicker only what is posted to response_url.
+    await expect
+      .poll(() => slack.received.map((r) => JSON.parse(r.body).text as string))
+      .toEqual([
+        expect.stringMatching(/not allowed to approve/),
+        expect.stringMatching(/not allowed to reject/),
+      ]);
+    expect(await stepOf(id, ROLLBACK)).toMatchObject({ state: 'awaiting_approval' });
+    expect((await stepOf(id, ROLLBACK))?.by).toBeUndefined();
+    const decided = async () =>
+      (await pipeline!.deps.store.timeline(id)).filter((e) =>
+        /remediation\.(approved|rejected)/.test(e.type),
+      );
+    expect(await decided()).toEqual([]);
+    expect(marker.ran()).toEqual(['kill']);
+
+    const res = await click('approve', APPROVER);
+    const answer = `Approved by <@${APPROVER.id}>: Roll back (${ROLLBACK}) on incident ${id}`;
+    expect([res.status, res.json.text]).toEqual([200, answer]);
+    await expect.poll(() => slack.received.map((r) => JSON.parse(r.body).text).at(-1)).toBe(answer);
+    await eventsUntil(
+      pipeline!,
+      id,
+      (e) => e.type === 'remediation.succeeded' && e.data?.stepId === ROLLBACK,
+    );
+    expect(marker.ran()).toEqual(['kill', 'rollback']);
+    const actor = `slack:${APPROVER.id} (${APPROVER.username})`;
+    expect(await stepOf(id, ROLLBACK)).toMatchObject({ state: 'succeeded', by: actor });
+    expect((await decided()).map((e) => [e.type, e.actor])).toEqual([['remediation.approved', actor]]);
+  });
+
+  it('an empty slack.approvers lets nobody decide from Slack', async () => {
+    const { url, id } = await setup({ slackSigningSecret: SECRET, slackApprovers: [] });
+    const res = await send(url, clicked('approve', slackActionValue(id, ROLLBACK), APPROVER));
+    expect(res.json.text).toMatch(/^You are not allowed to approve/);
+    expect((await stepOf(id, ROLLBACK))?.state).toBe('awaiting_approval');
+  });
+
+  it('without slack.approvers anyone may approve, and the start warns about it once', async () => {
+    const open = recordingLogger();
+    const { url, id } = await setup({ slackSigningSecret: SECRET, logger: open.logger });
+    const warnings = open.lines.filter((l) => l.level === 40 && /SLACK_APPROVERS/.test(l.msg));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toMatch(/any member of the Slack workspace can approve/);
+    const res = await send(url, clicked('approve', slackActionValue(id, ROLLBACK), OUTSIDER));
+    expect(res.json.text).toMatch(/^Approved by <@U024BE7LH>/);
+    expect((await stepOf(id, ROLLBACK))?.by).toBe('slack:U024BE7LH (alice)');
+
+    const listed = recordingLogger();
+    const approvers = [APPROVER.id];
+    servers.push(
+      await startApi(pipeline!, [slackRoutes], {
+        slackSigningSecret: SECRET,
+        slackApprovers: approvers,
+        logger: listed.logger,
+      }),
+    );
+    expect(listed.lines.filter((l) => /SLACK_APPROVERS/.test(l.msg))).toEqual([]);
+  });
 });
+
+/** A logger whose lines the test reads. */
+function recordingLogger() {
+  const lines: { level: number; msg: string }[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'info', destination }), lines };
+}

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { HttpCheckConfigSchema } from '../../engine/diagnostic-types/http-check.ts';
 import type { Facts } from '../../engine/types.ts';
 import { AdapterError } from '../../errors.ts';
+import { type EnvRefs, envRefs } from '../connections.ts';
 import { abortError, type DiagnosticContext, type DiagnosticExecutor } from '../types.ts';
 
 /** An `http_check` step's config, defaults applied. */
@@ -37,6 +38,8 @@ export interface HttpCheckOptions {
   requestTimeoutMs?: number;
   /** Clock for `cert_days`. Default `Date.now`. */
   now?: () => number;
+  /** Where header values' `${NAME}` references are read, at run time. Default `process.env`. */
+  env?: Record<string, string | undefined>;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -56,7 +59,9 @@ interface Target {
  * `any_unreachable`, `max_latency_ms`, `slow_count` (latency over `slowMs`) and `min_cert_days`.
  * A check is `ok` when a response arrived, its status is in `expectStatus` (default 200–399) and
  * `bodyMatch` (a regex) matches the body's first 64 KiB. An unhealthy or unreachable URL is a fact;
- * only a bad config or the step's abort signal throws.
+ * only a bad config or the step's abort signal throws. A header value may name a secret as
+ * `${NAME}`: it is read from the environment when the check runs (the config keeps the reference),
+ * and neither errors nor facts ever carry the value.
  */
 export function createHttpCheckExecutor(options: HttpCheckOptions = {}): DiagnosticExecutor<HttpCheckConfig> {
   const extraCa = options.ca === undefined ? [] : Array.isArray(options.ca) ? options.ca : [options.ca];
@@ -68,10 +73,14 @@ export function createHttpCheckExecutor(options: HttpCheckOptions = {}): Diagnos
     configSchema: HttpCheckConfigSchema,
     async run(config: HttpCheckConfig, ctx: DiagnosticContext): Promise<Facts> {
       const started = performance.now();
-      const targets = config.urls.map(prepare);
+      const refs = envRefs('http_check', options.env ?? process.env);
+      const targets = config.urls.map((entry) => prepare(entry, refs));
       if (ctx.signal.aborted) throw abortError('http_check', ctx.signal, 0);
       const checks = await Promise.all(
-        targets.map((t) => checkOne(t, { signal: ctx.signal, ca, requestTimeoutMs, now })),
+        targets.map(async (t) => {
+          const check = await checkOne(t, { signal: ctx.signal, ca, requestTimeoutMs, now });
+          return check.error === null ? check : { ...check, error: refs.redact(check.error) };
+        }),
       );
       // Every check settles at once on abort (its socket destroyed); the run then fails as a whole.
       if (ctx.signal.aborted) throw abortError('http_check', ctx.signal, performance.now() - started);
@@ -83,7 +92,7 @@ export function createHttpCheckExecutor(options: HttpCheckOptions = {}): Diagnos
 /** The executor with Node's default trust store. */
 export const httpCheckExecutor: DiagnosticExecutor<HttpCheckConfig> = createHttpCheckExecutor();
 
-function prepare(entry: HttpCheckConfig['urls'][number]): Target {
+function prepare(entry: HttpCheckConfig['urls'][number], refs: EnvRefs): Target {
   const fail = (message: string, cause?: unknown) =>
     new AdapterError('http_check', `${entry.name}: ${message}`, { retryable: false, cause });
   let url: URL;
@@ -94,12 +103,22 @@ function prepare(entry: HttpCheckConfig['urls'][number]): Target {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw fail(`unsupported protocol '${url.protocol}' in '${entry.url}' (expected http or https)`);
+  const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(entry.headers)) {
     try {
       http.validateHeaderName(name);
       http.validateHeaderValue(name, value);
     } catch (err) {
       throw fail(`invalid header '${name}'`, err);
+    }
+    headers[name] = refs.expand(value, `${entry.name}: header '${name}'`);
+    try {
+      http.validateHeaderValue(name, headers[name]);
+    } catch {
+      // Without the cause: its message could quote the value.
+      throw fail(
+        `invalid header '${name}': the value of ${refs.names(value).join(', ')} cannot be sent in an HTTP header (a line break or control character)`,
+      );
     }
   }
   let bodyMatch: RegExp | undefined;
@@ -114,7 +133,7 @@ function prepare(entry: HttpCheckConfig['urls'][number]): Target {
     name: entry.name,
     url,
     method: entry.method,
-    headers: { 'user-agent': 'fireline-http-check', ...entry.headers },
+    headers: { 'user-agent': 'fireline-http-check', ...headers },
     expectStatus: entry.expectStatus,
     bodyMatch,
   };

@@ -1,7 +1,19 @@
 import { SLACK_ACTIONS, slackActionValue } from '../../engine/slack-actions.ts';
-import type { Incident, PlanStep, Verdict, VerdictStatus } from '../../engine/types.ts';
+import type { Incident, PlanStep, VerdictStatus } from '../../engine/types.ts';
 import type { Notification, NotificationKind } from '../types.ts';
-import { clipMrkdwn, clipPlain, compactValue, escapeMrkdwn, oneLine, packLines } from './slack-text.ts';
+import {
+  actionCommand,
+  clipMrkdwn,
+  clipPlain,
+  compactValue,
+  escapeMrkdwn,
+  inlineCode,
+  oneLine,
+  packLines,
+  verdictDetail,
+} from './slack-text.ts';
+
+export { keyFacts } from './slack-text.ts';
 
 /**
  * The Slack message of a notification, as Block Kit: pure data from the notification and its
@@ -80,6 +92,11 @@ const KIND_LABELS: Record<NotificationKind, string> = {
 
 /** A line of a list; long ones are cut so several fit in a section. */
 const LINE_MAX = 500;
+/** The command an approval would run, as shown with it. */
+const COMMAND_MAX = 1000;
+/** Said first, in the approval blocks and the fallback text, once no alert of the incident fires. */
+const ALERT_RESOLVED = 'The alert has resolved at the source';
+const RESOLVED_WARNING = `⚠️ *${ALERT_RESOLVED}:* none of this incident's alerts fires any more. Check that the step is still needed before approving it.`;
 
 const plain = (text: string, max: number): PlainText => ({
   type: 'plain_text',
@@ -94,7 +111,9 @@ const words = (state: string) => state.replaceAll('_', ' ');
 export function slackMessage(n: Notification, opts: SlackMessageOptions): SlackMessage {
   const incident = n.incident;
   const label = KIND_LABELS[n.kind];
-  const text = clipMrkdwn(oneLine(`${label}: ${n.title}`), SLACK_LIMITS.sectionText);
+  const resolvedNote =
+    n.kind === 'approval_needed' && incident?.alertResolved ? ` (${ALERT_RESOLVED.toLowerCase()})` : '';
+  const text = clipMrkdwn(oneLine(`${label}${resolvedNote}: ${n.title}`), SLACK_LIMITS.sectionText);
   const head: SlackBlock[] = [
     {
       type: 'header',
@@ -133,6 +152,7 @@ function statusLine(label: string, incident: Incident): string {
     incident.acknowledged ? 'acknowledged' : '',
     incident.escalated ? 'escalated' : '',
     incident.dryRun ? 'dry run' : '',
+    incident.alertResolved ? 'alert resolved' : '',
   ].filter(Boolean);
   return clipMrkdwn(
     oneLine(
@@ -168,32 +188,6 @@ function diagnosticLines(incident: Incident): string[] {
   });
 }
 
-/** The matched expression with the facts it read, or why there is no verdict. */
-function verdictDetail(v: Verdict): string {
-  if (!v.matched) return v.message ?? 'no interpret expression held';
-  const read = keyFacts(v.matched.expression, v.facts);
-  return `${v.matched.expression}${read ? ` (${read})` : ''}`;
-}
-
-/** `json.used_pct = 96`: the scalar facts an expression names, at most three. */
-export function keyFacts(expression: string, facts: Record<string, unknown>): string {
-  const code = expression.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, ' ');
-  const paths = [...new Set(code.match(/[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/g) ?? [])];
-  const shown: string[] = [];
-  for (const path of paths) {
-    let value: unknown = facts;
-    for (const key of path.split('.'))
-      value =
-        value !== null && typeof value === 'object' && Object.hasOwn(value, key)
-          ? (value as Record<string, unknown>)[key]
-          : undefined;
-    if (value === undefined || (value !== null && typeof value === 'object')) continue;
-    shown.push(`${path} = ${clipPlain(compactValue(value), 60)}`);
-    if (shown.length === 3) break;
-  }
-  return shown.join(', ');
-}
-
 function decisionLines(incident: Incident): string[] {
   const held = incident.decision?.rationale.filter((r) => r.matched) ?? [];
   if (held.length === 0) return ['No rule matched: nothing planned.'];
@@ -214,7 +208,11 @@ function planLine(step: PlanStep): string {
   return `• ${clipMrkdwn(oneLine(`${step.name} — ${step.kind} · ${words(step.state)}${by}`), LINE_MAX)}`;
 }
 
-/** Approve / Reject for the steps this notification is about, within `room` blocks. */
+/**
+ * What each step this notification is about would run, with Approve / Reject (or, without a
+ * signing secret, where to decide instead), within `room` blocks; first, when no alert of the
+ * incident fires any more, a warning saying so.
+ */
 function approvalBlocks(n: Notification, opts: SlackMessageOptions, room: number): SlackBlock[] {
   const incident = n.incident;
   if (!incident || incident.status === 'resolved') return [];
@@ -224,34 +222,50 @@ function approvalBlocks(n: Notification, opts: SlackMessageOptions, room: number
       s.state === 'awaiting_approval' && (n.kind !== 'approval_needed' || !n.stepId || s.stepId === n.stepId),
   );
   if (steps.length === 0) return [];
-  if (!opts.interactive)
-    return [
-      {
-        type: 'context',
-        elements: [
-          mrkdwn(
-            `Approve or reject on the incident page, or with \`fireline approve ${escapeMrkdwn(incident.id)} &lt;step&gt;\`.`,
-          ),
-        ],
-      },
-    ];
-  const fit = steps.length * 2 <= room ? steps.length : Math.max(0, Math.floor((room - 1) / 2));
-  const blocks = steps.slice(0, fit).flatMap((s) => stepButtons(incident, s));
+  const blocks: SlackBlock[] = incident.alertResolved ? [section(RESOLVED_WARNING)] : [];
+  const where = opts.interactive
+    ? []
+    : [
+        context(
+          `Approve or reject on the incident page, or with \`fireline approve ${escapeMrkdwn(incident.id)} &lt;step&gt;\`.`,
+        ),
+      ];
+  // Each step takes its section, and its buttons; one block is kept for "n more".
+  const per = opts.interactive ? 2 : 1;
+  const left = room - blocks.length - where.length;
+  const fit = steps.length * per <= left ? steps.length : Math.max(0, Math.floor((left - 1) / per));
+  for (const step of steps.slice(0, fit)) {
+    blocks.push(askSection(step));
+    if (opts.interactive) blocks.push(...stepButtons(incident, step));
+  }
   if (fit < steps.length)
-    blocks.push({
-      type: 'context',
-      elements: [mrkdwn(`… (${steps.length - fit} more awaiting approval: open the incident page)`)],
-    });
-  return blocks;
+    blocks.push(context(`… (${steps.length - fit} more awaiting approval: open the incident page)`));
+  return [...blocks, ...where];
+}
+
+const context = (text: string): SlackBlock => ({ type: 'context', elements: [mrkdwn(text)] });
+
+/** `name (type)`: the step and its action type. */
+const stepLabel = (step: PlanStep) => `${step.name}${step.actionType ? ` (${step.actionType})` : ''}`;
+
+/** The step, and the rendering it would run: the command, its target and the rendering's hash. */
+function askSection(step: PlanStep): SlackBlock {
+  const lines = [`*Needs approval:* ${clipMrkdwn(oneLine(stepLabel(step)), LINE_MAX)}`];
+  const { action } = step;
+  if (action)
+    lines.push(
+      `Runs ${inlineCode(actionCommand(action), COMMAND_MAX)}`,
+      `Target ${inlineCode(action.target, LINE_MAX)} · rendering ${inlineCode(action.hash, 64)}`,
+    );
+  return section(lines.join('\n'));
 }
 
 function stepButtons(incident: Incident, step: PlanStep): SlackBlock[] {
   const value = slackActionValue(incident.id, step.stepId);
-  const what = `${step.name}${step.actionType ? ` (${step.actionType})` : ''}`;
-  const ask = section(`*Needs approval:* ${clipMrkdwn(oneLine(what), LINE_MAX)}`);
-  if (value.length > SLACK_LIMITS.buttonValue) return [ask];
+  if (value.length > SLACK_LIMITS.buttonValue) return [];
+  const resolved = incident.alertResolved ? `${ALERT_RESOLVED}. ` : '';
+  const rendering = step.action ? ` (rendering ${step.action.hash})` : '';
   return [
-    ask,
     {
       type: 'actions',
       elements: [
@@ -264,7 +278,7 @@ function stepButtons(incident: Incident, step: PlanStep): SlackBlock[] {
           confirm: {
             title: plain('Approve this step?', SLACK_LIMITS.confirmTitle),
             text: plain(
-              `Run ${what} on ${incident.service} for incident ${incident.id}.`,
+              `${resolved}Run ${stepLabel(step)} on ${incident.service} for incident ${incident.id}${rendering}.`,
               SLACK_LIMITS.confirmText,
             ),
             confirm: plain('Approve', SLACK_LIMITS.confirmButton),

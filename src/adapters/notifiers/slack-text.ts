@@ -1,3 +1,6 @@
+import type { RenderedAction, Verdict } from '../../engine/types.ts';
+import { formatArgv } from '../process.ts';
+
 /**
  * Text for Slack: escaping per Slack's rules and clipping to Block Kit's limits. Pure functions.
  *
@@ -38,6 +41,11 @@ function clipBy(raw: string, max: number, render: (c: string) => string): string
     out = next;
   }
   return out;
+}
+
+/** Raw text as inline code, one line, escaped and clipped; a backtick shows as ˋ so it cannot end the code. */
+export function inlineCode(raw: string, max: number): string {
+  return `\`${clipMrkdwn(oneLine(raw).replaceAll('`', 'ˋ'), max)}\``;
 }
 
 /** One line for a list: newlines and runs of blanks folded to a space, so a value cannot add lines. */
@@ -86,4 +94,61 @@ export function packLines(lines: readonly string[], maxChars: number, maxSection
   }
   if (current) sections.push(current);
   return sections;
+}
+
+/** The matched expression with the facts it read, or why there is no verdict. */
+export function verdictDetail(v: Verdict): string {
+  if (!v.matched) return v.message ?? 'no interpret expression held';
+  const read = keyFacts(v.matched.expression, v.facts);
+  return `${v.matched.expression}${read ? ` (${read})` : ''}`;
+}
+
+/** `json.used_pct = 96`: the scalar facts an expression names, at most three. */
+export function keyFacts(expression: string, facts: Record<string, unknown>): string {
+  const code = expression.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, ' ');
+  const paths = [...new Set(code.match(/[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/g) ?? [])];
+  const shown: string[] = [];
+  for (const path of paths) {
+    let value: unknown = facts;
+    for (const key of path.split('.'))
+      value =
+        value !== null && typeof value === 'object' && Object.hasOwn(value, key)
+          ? (value as Record<string, unknown>)[key]
+          : undefined;
+    if (value === undefined || (value !== null && typeof value === 'object')) continue;
+    shown.push(`${path} = ${clipPlain(compactValue(value), 60)}`);
+    if (shown.length === 3) break;
+  }
+  return shown.join(', ');
+}
+
+const KUBECTL: Record<string, string[]> = {
+  restart_service: ['rollout', 'restart'],
+  rollback: ['rollout', 'undo'],
+  scale_up: ['scale'],
+};
+
+/**
+ * What a rendered action will run, as one raw line (escape it for its destination): an argv as a
+ * shell would need it quoted, a Kubernetes action as its kubectl command (without the
+ * connection's --kubeconfig), anything else as its config in compact JSON.
+ */
+export function actionCommand(action: Pick<RenderedAction, 'type' | 'config'>): string {
+  const c = (action.config ?? {}) as Record<string, unknown>;
+  if (Array.isArray(c.command) && c.command.every((a) => typeof a === 'string')) return formatArgv(c.command);
+  const verb = KUBECTL[action.type];
+  if (verb && typeof c.deployment === 'string' && typeof c.namespace === 'string') {
+    const flags = [
+      ...(typeof c.context === 'string' ? [`--context=${c.context}`] : []),
+      ...(c.toRevision === undefined ? [] : [`--to-revision=${c.toRevision}`]),
+      ...(c.replicas === undefined ? [] : [`--replicas=${c.replicas}`]),
+    ];
+    const scale = [
+      c.by === undefined ? '' : `by +${c.by}`,
+      c.maxReplicas === undefined ? '' : `at most ${c.maxReplicas} replicas`,
+    ].filter(Boolean);
+    const argv = ['kubectl', ...verb, `deployment/${c.deployment}`, '-n', c.namespace, ...flags];
+    return `${formatArgv(argv)}${scale.length > 0 ? ` (${scale.join(', ')})` : ''}`;
+  }
+  return compactValue(action.config);
 }

@@ -11,17 +11,20 @@ export const BULL_BOARD_PATH = '/admin/queues';
 
 /**
  * Bull Board at `/admin/queues` for operators (a browser can log in with Basic auth, the operator
- * token as password). Every queue is registered, so flows show parent and children. The board
- * shows no retry button on remediations: whether an action runs again is for the runbook's safety
- * rules, and the worker's at-most-once markers would turn a retried non-idempotent action into a
- * no-op anyway (Bull Board's API itself still accepts a retry; the markers are the guard).
+ * token as password). Every queue is registered, so flows show parent and children.
+ *
+ * The remediations queue is read-only (`readOnlyMode`): the board shows it, and its API answers
+ * 405 to every change of it — retry, add, promote, remove, clean, empty, obliterate, pause/resume,
+ * job data, delay or priority, and the global concurrency and rate limit. Whether an action runs,
+ * runs again or runs sooner is for the runbook's approvals and safety rules, Fireline's own kill
+ * switch (`setRemediationsPaused`) and the limits the workers set; none of them is a board click.
  */
 export function bullBoardRoutes(deps: ApiDeps): Router {
   const { byName } = deps.pipeline.deps.queues;
   const serverAdapter = new ExpressAdapter().setBasePath(BULL_BOARD_PATH);
   createBullBoard({
     queues: QUEUE_NAMES.map(
-      (name) => new BullMQAdapter(byName[name], { allowRetries: name !== QUEUES.remediations }),
+      (name) => new BullMQAdapter(byName[name], { readOnlyMode: name === QUEUES.remediations }),
     ),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Fireline queues' } },

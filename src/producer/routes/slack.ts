@@ -13,6 +13,13 @@ import { verifySlackSignature } from '../slack-signature.ts';
  * Slack interactivity: the Approve / Reject buttons of an approval message. No bearer token; the
  * request is trusted only when its signature (the app's signing secret) verifies, within five
  * minutes. The route does not exist (404) when no signing secret is configured.
+ *
+ * Who may press the buttons: the Slack user ids of `slackApprovers` (`slack.approvers` in
+ * fireline.yaml, `SLACK_APPROVERS`). A click names only the clicker's user id (`user.id`, signed
+ * by Slack), so the list holds user ids, never user-group ids: group membership would need Slack's
+ * API, which Fireline does not call. A click from anyone else approves and rejects nothing; the
+ * clicker is told so. Without a list any member of the workspace may decide, and building the
+ * routes (at start) logs a warning saying so.
  */
 
 const ActionValueSchema = z.object({ incidentId: z.string().min(1), stepId: z.string().min(1) });
@@ -37,6 +44,10 @@ function actorOf(user: Payload['user']): string {
 
 /** Route `POST /api/v1/slack/interactions`. */
 export function slackRoutes(deps: ApiDeps): Router {
+  if (deps.slackSigningSecret && deps.slackApprovers === undefined)
+    deps.logger.warn(
+      'SLACK APPROVALS ARE OPEN: any member of the Slack workspace can approve or reject remediation steps with the buttons; set slack.approvers in fireline.yaml or SLACK_APPROVERS to the Slack user ids allowed to',
+    );
   const router = Router();
   router.post(
     '/api/v1/slack/interactions',
@@ -124,7 +135,7 @@ async function handleActions(deps: ApiDeps, payload: Payload): Promise<string[]>
   // Other interactions (a link button, a modal) need only the 200 acknowledgement.
   if (payload.type !== 'block_actions') return texts;
   for (const action of payload.actions) {
-    const text = await handleAction(deps, action, actorOf(payload.user), `<@${payload.user.id}>`);
+    const text = await handleAction(deps, action, payload.user);
     if (text) texts.push(text);
   }
   return texts;
@@ -134,11 +145,16 @@ async function handleActions(deps: ApiDeps, payload: Payload): Promise<string[]>
 async function handleAction(
   deps: ApiDeps,
   action: Payload['actions'][number],
-  user: string,
-  mention: string,
+  clicker: Payload['user'],
 ): Promise<string | null> {
   if (action.action_id !== SLACK_ACTIONS.approve && action.action_id !== SLACK_ACTIONS.reject) return null;
   const verb = action.action_id === SLACK_ACTIONS.approve ? 'approve' : 'reject';
+  const user = actorOf(clicker);
+  const mention = `<@${clicker.id}>`;
+  if (deps.slackApprovers && !deps.slackApprovers.includes(clicker.id)) {
+    deps.logger.warn({ actor: user, value: action.value }, `Slack ${verb} refused: not on slack.approvers`);
+    return `You are not allowed to ${verb} Fireline steps from Slack: ${mention} is not on the approver list (slack.approvers). Ask an approver, or use the incident page.`;
+  }
   const value = parseValue(action.value);
   if (!value) return `Could not ${verb}: the button does not name an incident step.`;
   const { incidentId, stepId } = value;
