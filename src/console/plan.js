@@ -59,7 +59,7 @@ function Approval({ incident, step, onDone }) {
 function WhatRuns({ action }) {
   return html`<details class="what-runs" open>
     <summary>What will run (${action.type} on ${action.target})</summary>
-    <pre><code>${JSON.stringify(action.config, null, 2)}</code></pre>
+    <pre tabindex="0" aria-label="The rendered action"><code>${JSON.stringify(action.config, null, 2)}</code></pre>
   </details>`;
 }
 

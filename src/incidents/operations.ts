@@ -92,12 +92,11 @@ async function changeStep(
     },
   );
   if (!res.ok) {
-    // Approving what is already approved heals an approval whose job was lost, then says so.
+    // Approving what is already approved heals an approval whose job was lost, then says it is approved.
     if (change.verb === 'approve' && res.current?.state === 'approved')
       await enqueueRemediation(deps, incident, res.current);
-    const by = res.current?.by ? ` (by ${res.current.by})` : '';
     throw new InvalidOperationError(
-      `cannot ${change.verb} ${stepId}: it is ${res.current?.state ?? 'missing'}${by}`,
+      `cannot ${change.verb} ${stepId}: it is ${res.current?.state ?? 'missing'}`,
     );
   }
   return { incident, step: res.step };

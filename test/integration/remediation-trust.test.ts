@@ -8,11 +8,14 @@ import type { Alert, TimelineEvent } from '../../src/engine/types.ts';
 import type { PipelineDeps } from '../../src/incidents/deps.ts';
 import { approveStep } from '../../src/incidents/operations.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
+import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
 import { jobIds, QUEUES } from '../../src/queues/catalog.ts';
 import { createRedis } from '../../src/redis/client.ts';
 import { createRemediationProcessor } from '../../src/workers/remediation.ts';
 import { killAll, type Scratch, scratchDir, startRole } from '../chaos/helpers.ts';
 import { latencyGroup, postJson } from '../helpers/alert-webhooks.ts';
+import { call } from '../helpers/api.ts';
+import { startApi } from '../helpers/api-server.ts';
 import { compileYaml, eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 import { until } from '../helpers/poll.ts';
 
@@ -247,14 +250,14 @@ describe('remediation you can trust', () => {
     expect(ran(marker)).toEqual([]);
   });
 
-  it('an approval whose job was lost is healed by approving again, which says it was approved', async () => {
+  it('an approval whose job was lost is healed by approving again, which says it is approved', async () => {
     const { p, id, marker } = await paused({ approval: true });
     await eventsUntil(p, id, (e) => e.type === 'remediation.awaiting_approval');
     await approveStep(p.deps, id, 'fix', { user: 'alice' });
     const job = await p.deps.queues.byName.remediations.getJob(jobIds.remediate(id, 'fix'));
     await job!.remove(); // what an enqueue that failed after the approval was recorded leaves
     await expect(approveStep(p.deps, id, 'fix', { user: 'bob' })).rejects.toThrow(
-      /cannot approve fix: it is approved \(by alice\)/,
+      /cannot approve fix: it is approved$/,
     );
     expect(
       await p.deps.queues.byName.remediations.getJob(jobIds.remediate(id, 'fix')),
@@ -262,6 +265,30 @@ describe('remediation you can trust', () => {
     ).toBeDefined();
     await p.deps.queues.byName.remediations.resume();
     await eventsUntil(p, id, (e) => e.type === 'remediation.succeeded');
+    expect(ran(marker)).toEqual(['old a']);
+  });
+
+  it('two approvers clicking at the same moment: one wins, the other is told so, and it runs once', async () => {
+    const { p, id, marker } = await paused({ approval: true });
+    await eventsUntil(p, id, (e) => e.type === 'remediation.awaiting_approval');
+    const hash = (await stepOf(p, id))?.action?.hash;
+    const api = await startApi(p, [incidentRoutes]);
+    cleanups.push(() => api.close());
+    const path = `/api/v1/incidents/${id}/approvals/fix`;
+    // Both requests are on the wire before either is answered.
+    const answers = await Promise.all(
+      ['alice', 'bob'].map((who) =>
+        call(api.url, 'POST', path, { body: { decision: 'approve', comment: who, hash } }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort(), JSON.stringify(answers.map((a) => a.body))).toEqual([
+      200, 409,
+    ]);
+    expect(answers.find((a) => a.status === 409)?.body.detail).toBe('cannot approve fix: it is approved');
+    await p.deps.queues.byName.remediations.resume();
+    await eventsUntil(p, id, (e) => e.type === 'remediation.succeeded');
+    const timeline = await p.deps.store.timeline(id);
+    expect(timeline.filter((e) => e.type === 'remediation.approved')).toHaveLength(1);
     expect(ran(marker)).toEqual(['old a']);
   });
 
