@@ -1,6 +1,7 @@
 import type { Router } from 'express';
 import type { Core } from '../incidents/core.ts';
 import type { Logger } from '../logger.ts';
+import type { RejectReason, WebhookSource } from './alert-payloads.ts';
 import type { AuthConfig } from './auth.ts';
 
 /** What the HTTP app needs; built by the entry point, or by a test on port 0. */
@@ -20,6 +21,8 @@ export interface ApiDeps {
   runbookPaths: readonly string[];
   /** The clock (Slack request timestamps). */
   now?: () => Date;
+  /** Told of each alert a webhook rejected (the metrics count them; src/producer/server.ts wires it). */
+  onAlertRejected?: (source: WebhookSource, reason: RejectReason) => void;
   /** Interval of the SSE `: ping` comment (default 15 s); short in tests. */
   sseHeartbeatMs?: number;
 }

@@ -176,26 +176,14 @@ function channelKind(address: string | undefined): string {
   }
 }
 
-type RejectionListener = (source: WebhookSource, reason: RejectReason) => void;
-
 /**
- * Listeners for alerts the webhooks rejected, per pipeline. Rejections happen in the request, not
- * on the events stream (nothing is stored), and the alert routes share the pipeline with the
- * metrics of their app, not a registry: the metrics listen on the pipeline they were made for.
+ * Registers `fireline_alerts_rejected_total{source, reason}` in `registry` (every series starts
+ * at 0) and returns the function that counts one rejection. Labels are the webhook and the fixed
+ * reason, never text from the alert.
  */
-const rejectionListeners = new WeakMap<Core, Set<RejectionListener>>();
-
-/** Tells the pipeline's metrics that a webhook rejected an alert. */
-export function reportRejectedAlert(pipeline: Core, source: WebhookSource, reason: RejectReason): void {
-  for (const listener of rejectionListeners.get(pipeline) ?? []) listener(source, reason);
-}
-
-/**
- * Registers `fireline_alerts_rejected_total{source, reason}` in `registry`, counting the alerts
- * the webhooks of `pipeline` reject from now on (every series starts at 0). Labels are the
- * webhook and the fixed reason, never text from the alert. Returns the function that stops it.
- */
-export function countRejectedAlerts(registry: Registry, pipeline: Core): () => void {
+export function rejectedAlertsCounter(
+  registry: Registry,
+): (source: WebhookSource, reason: RejectReason) => void {
   const rejected = new Counter({
     name: 'fireline_alerts_rejected_total',
     help: 'Alerts a webhook rejected (not taken; the rest of their group was), by webhook and reason.',
@@ -204,8 +192,5 @@ export function countRejectedAlerts(registry: Registry, pipeline: Core): () => v
   });
   for (const source of ['alertmanager', 'grafana'] satisfies WebhookSource[])
     for (const reason of REJECT_REASONS) rejected.inc({ source, reason }, 0);
-  const listener: RejectionListener = (source, reason) => rejected.inc({ source, reason });
-  const listeners = rejectionListeners.get(pipeline) ?? new Set<RejectionListener>();
-  rejectionListeners.set(pipeline, listeners.add(listener));
-  return () => listeners.delete(listener);
+  return (source, reason) => rejected.inc({ source, reason });
 }

@@ -1,7 +1,8 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Core } from '../incidents/core.ts';
 import type { Logger } from '../logger.ts';
-import { countRejectedAlerts, defineEventMetrics, eventRecorder } from './metrics-events.ts';
+import type { RejectReason, WebhookSource } from './alert-payloads.ts';
+import { defineEventMetrics, eventRecorder, rejectedAlertsCounter } from './metrics-events.ts';
 import { EventFeed } from './metrics-feed.ts';
 
 /** What the metrics need: the pipeline (its Redis, queues, catalog and progress hub) and a logger. */
@@ -21,6 +22,8 @@ export interface Metrics {
   readonly registry: Registry;
   /** Follows the global events stream from now on. Rejects when Redis cannot be read. */
   start(): Promise<void>;
+  /** Counts one alert a webhook of this app rejected (nothing of it reached Redis). */
+  alertRejected(source: WebhookSource, reason: RejectReason): void;
   /** Stops following and finishes recording the events already received. Idempotent. */
   stop(): Promise<void>;
 }
@@ -37,14 +40,10 @@ export function createMetrics(deps: MetricsDeps, opts: MetricsOptions = {}): Met
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'fireline_' });
   const record = eventRecorder(deps.pipeline.deps, defineEventMetrics(registry));
-  const stopCountingRejections = countRejectedAlerts(registry, deps.pipeline);
+  const alertRejected = rejectedAlertsCounter(registry);
   defineQueueGauges(registry, sharedCountsReader(deps));
   const feed = new EventFeed(deps.pipeline, deps.logger, record, opts.restartDelayMs ?? 5000);
-  const stop = () => {
-    stopCountingRejections();
-    return feed.stop();
-  };
-  return { registry, start: () => feed.start(), stop };
+  return { registry, start: () => feed.start(), stop: () => feed.stop(), alertRejected };
 }
 
 /**

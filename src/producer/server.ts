@@ -46,7 +46,7 @@ export async function listen(
   host: string,
   port: number,
 ): Promise<HttpServer> {
-  const app = createApp(deps, apiModules(metrics));
+  const app = createApp({ ...deps, onAlertRejected: metrics.alertRejected }, apiModules(metrics));
   const server = createServer(app);
   server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {

@@ -113,11 +113,16 @@ describe('chaos (e): malformed and hostile webhook bodies', () => {
           throw new Error(`expected one of ${ALLOWED}, got ${res.status}: ${res.text.slice(0, 500)}`);
         if (existsSync(touchPath!)) throw new Error(`${touchPath} was created: a label value ran in a shell`);
         if (res.status !== 202) return;
-        const { results } = JSON.parse(res.text) as {
+        const { results, rejected } = JSON.parse(res.text) as {
           results: { outcomes: { outcome: string; incidentId?: string }[] }[];
+          rejected: { index: number }[];
         };
-        for (const [i, r] of results.entries())
+        // Results list the alerts taken, in order: the group's indices less the rejected ones.
+        const skipped = new Set(rejected.map((r) => r.index));
+        const taken = [...Array(results.length + skipped.size).keys()].filter((i) => !skipped.has(i));
+        for (const [n, r] of results.entries())
           for (const o of r.outcomes) {
+            const i = taken[n]!;
             if (o.outcome !== 'opened' || !o.incidentId) continue;
             opened.push(o.incidentId);
             const stored = await p.deps.store.get(o.incidentId);

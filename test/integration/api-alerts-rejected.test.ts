@@ -43,7 +43,11 @@ describe('alert webhooks: a group is not lost for one bad alert', () => {
     await metrics.start();
     const logs: string[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (line: string) => logs.push(line) } });
-    api = await startApi(pipeline, [alertRoutes, metricsRoutes(metrics)], { auth: AUTH, logger });
+    api = await startApi(pipeline, [alertRoutes, metricsRoutes(metrics)], {
+      auth: AUTH,
+      logger,
+      onAlertRejected: metrics.alertRejected,
+    });
     const base = api.url;
     const scrape = async () => {
       const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });

@@ -17,7 +17,6 @@ import { requireScope } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 import { UnavailableError } from '../http-errors.ts';
 import { jsonBody } from '../json-body.ts';
-import { reportRejectedAlert } from '../metrics-events.ts';
 import { sendProblem } from '../problem.ts';
 
 /** How many alerts of one group go through intake at once (a group may hold thousands). */
@@ -166,7 +165,7 @@ function reportRejections(deps: ApiDeps, source: WebhookSource, rejected: Reject
   if (rejected.length === 0) return;
   const log = deps.logger.child({ source });
   for (const r of rejected) {
-    reportRejectedAlert(deps.pipeline, source, r.reason);
+    deps.onAlertRejected?.(source, r.reason);
     const errors = r.errors.slice(0, LOGGED_ERRORS).map((e) => `${e.field}: ${e.message}`);
     const { index, reason, fingerprint } = r;
     const alertname = r.alertname?.slice(0, LOGGED_ALERTNAME_LENGTH) ?? null;
