@@ -8,7 +8,9 @@
  * - `promql` (also LogQL): a template may only sit inside a `"…"` or `'…'` string literal; the value
  *   is escaped for that literal (Go string escapes). When the literal follows `=~`, `!~` or `|~` the
  *   value is first regex-escaped (RE2), so it matches itself literally.
- * - `argv`: the value fills part of one argv element, verbatim (no shell ever runs); NUL is rejected.
+ * - `argv`: the value fills part of one argv element, verbatim (no shell ever runs); NUL is rejected,
+ *   and so is a word the value makes start with "-" (an option), unless the text before the first
+ *   template is an option name and "=" (`--selector=app={{ … }}`).
  * - `url`: the value is percent-encoded (encodeURIComponent); templates in the scheme or host are
  *   rejected, as is a rendered `.` or `..` path segment.
  * - `sql`: no templates in SQL text at all; values go in `params` as bind values.
@@ -31,13 +33,16 @@ export interface TemplateContext {
 export type RenderResult = { ok: true; value: string } | { ok: false; reason: string };
 
 /**
- * Destinations of config fields, finer than {@link TemplateTarget} where a field needs its own rule:
- * `sql-param` and `path` are verbatim (path also refuses `..`), `header` refuses line breaks,
- * `k8s-name` must be a Kubernetes name after render (`k8s-context` only when templated), and
- * `cache-pattern` escapes glob characters in values and refuses a pattern that matches every key.
+ * Destinations of config fields, finer than {@link TemplateTarget}: `sql-param`, `env` and `argv-operand`
+ * (an argv word after `--`: it may start with "-") are verbatim; in a `path` a value may not start with
+ * "/" nor hold `..`, and the path stays in the directory written before its first template; `header`
+ * refuses line breaks; `k8s-name` must be a Kubernetes name after render (`k8s-context` only when
+ * templated); `cache-pattern` escapes glob characters in values and never matches every key.
  */
 export type Mode =
   | TemplateTarget
+  | 'argv-operand'
+  | 'env'
   | 'sql-param'
   | 'header'
   | 'path'
@@ -49,6 +54,7 @@ type Part = { kind: 'text'; text: string } | { kind: 'var'; name: string; fallba
 type Parsed = { ok: true; parts: Part[] } | { ok: false; reason: string };
 type Slot = { quote: string; regex: boolean } | null;
 type Analysis = { ok: true; slots: Slot[] } | { ok: false; reason: string };
+const fail = (reason: string) => ({ ok: false as const, reason });
 
 const VARIABLE =
   /^(?:alert\.(?:labels|annotations)\.[a-zA-Z_][a-zA-Z0-9_]*|alert\.(?:fingerprint|status|startsAt)|incident\.(?:id|severity|service|runbookId))$/;
@@ -75,17 +81,15 @@ function parseTemplate(src: string): Parsed {
     }
     if (open > i) parts.push({ kind: 'text', text: src.slice(i, open) });
     const close = findClose(src, open + 2);
-    if (close < 0) return { ok: false, reason: `"{{" at character ${open + 1} is never closed with "}}"` };
+    if (close < 0) return fail(`"{{" at character ${open + 1} is never closed with "}}"`);
     const body = src.slice(open + 2, close);
     const m = BODY.exec(body);
     if (!m)
-      return {
-        ok: false,
-        reason: `"{{${body}}}" is not a template; write {{ alert.labels.name }} or {{ alert.labels.name | default "value" }}`,
-      };
+      return fail(
+        `"{{${body}}}" is not a template; write {{ alert.labels.name }} or {{ alert.labels.name | default "value" }}`,
+      );
     const name = m[1]!;
-    if (!VARIABLE.test(name))
-      return { ok: false, reason: `unknown variable "${name}" in a template; use ${VARIABLES_HELP}` };
+    if (!VARIABLE.test(name)) return fail(`unknown variable "${name}" in a template; use ${VARIABLES_HELP}`);
     const fallback = m[2]?.replace(/\\(["\\])/g, '$1');
     parts.push(fallback === undefined ? { kind: 'var', name } : { kind: 'var', name, fallback });
     i = close + 2;
@@ -131,19 +135,14 @@ function promqlSlots(parts: Part[]): Analysis {
     if (part.kind === 'var') {
       const where = part.name;
       if (state === 'string' && !escaped) slots.push({ quote, regex });
-      else if (state === 'string')
-        return { ok: false, reason: `{{ ${where} }} follows a backslash inside a string literal` };
+      else if (state === 'string') return fail(`{{ ${where} }} follows a backslash inside a string literal`);
       else if (state === 'raw')
-        return {
-          ok: false,
-          reason: `{{ ${where} }} is inside a backtick string, which cannot be escaped; use double quotes`,
-        };
-      else if (state === 'comment') return { ok: false, reason: `{{ ${where} }} is inside a # comment` };
+        return fail(`{{ ${where} }} is inside a backtick string, which cannot be escaped; use double quotes`);
+      else if (state === 'comment') return fail(`{{ ${where} }} is inside a # comment`);
       else
-        return {
-          ok: false,
-          reason: `{{ ${where} }} is outside a string literal; put it inside quotes, e.g. namespace="{{ ${where} }}"`,
-        };
+        return fail(
+          `{{ ${where} }} is outside a string literal; put it inside quotes, e.g. namespace="{{ ${where} }}"`,
+        );
       continue;
     }
     slots.push(null);
@@ -168,7 +167,7 @@ function promqlSlots(parts: Part[]): Analysis {
     }
   }
   if ((state === 'string' || state === 'raw') && slots.some((slot) => slot !== null))
-    return { ok: false, reason: 'a string literal holding a template is never closed' };
+    return fail('a string literal holding a template is never closed');
   return { ok: true, slots };
 }
 
@@ -177,10 +176,9 @@ function analyze(parts: Part[], mode: Mode): Analysis {
   const vars = parts.filter((p) => p.kind === 'var');
   if (mode === 'promql') return promqlSlots(parts);
   if (mode === 'sql' && vars.length > 0)
-    return {
-      ok: false,
-      reason: 'templates are not allowed in SQL text; use $1, $2 … parameters and put the template in params',
-    };
+    return fail(
+      'templates are not allowed in SQL text; use $1, $2 … parameters and put the template in params',
+    );
   if (mode === 'url' && vars.length > 0) {
     const first = parts.findIndex((p) => p.kind === 'var');
     const head = parts
@@ -188,11 +186,9 @@ function analyze(parts: Part[], mode: Mode): Analysis {
       .map((p) => (p.kind === 'text' ? p.text : ''))
       .join('');
     if (!URL_HEAD.test(head))
-      return {
-        ok: false,
-        reason:
-          'a template may only appear in the path, query or fragment of a URL (after scheme://host/), never in its scheme or host',
-      };
+      return fail(
+        'a template may only appear in the path, query or fragment of a URL (after scheme://host/), never in its scheme or host',
+      );
   }
   return { ok: true, slots: parts.map(() => null) };
 }
@@ -220,20 +216,39 @@ function encode(value: string, name: string, mode: Mode, slot: Slot): RenderResu
   if (mode === 'url') return { ok: true, value: encodeURIComponent(value) };
   if (mode === 'cache-pattern') return { ok: true, value: value.replace(GLOB_META, '\\$&') };
   if (mode === 'header' && /[\r\n\0]/.test(value))
-    return { ok: false, reason: `${name} contains a line break or NUL, which an HTTP header cannot carry` };
-  if (mode !== 'text' && value.includes('\0')) return { ok: false, reason: `${name} contains a NUL byte` };
+    return fail(`${name} contains a line break or NUL, which an HTTP header cannot carry`);
+  if (mode !== 'text' && value.includes('\0')) return fail(`${name} contains a NUL byte`);
+  // Header and env values may name Fireline's own environment as ${NAME}, filled in by the
+  // executor (src/adapters/connections.ts envRefs): a value from an alert must never do that.
+  if ((mode === 'header' || mode === 'env') && value.includes('${'))
+    return fail(`${name} contains "\${", which would name a secret of Fireline's environment`);
+  if (mode === 'path' && value.startsWith('/'))
+    return fail(`${name} starts with "/": the path would be absolute`);
+  if (mode === 'path' && value.split('/').includes('..'))
+    return fail(`${name} has a ".." segment, which could leave the intended directory`);
   return { ok: true, value };
 }
 
-/** Checks of the finished string; `templated` says whether an alert value went into it. */
-function postCheck(rendered: string, mode: Mode, templated: boolean): string | undefined {
+/** Whether `path` (no `..` segment; it starts with `dir`) stays in `dir` once `.` and `//` are gone. */
+function within(path: string, dir: string): boolean {
+  const norm = (p: string) => `/${p}/`.replace(/\/(\.?\/)+/g, '/');
+  return norm(path).startsWith(norm(dir));
+}
+
+/** Checks of the finished string: `names` are the variables in it, `head` the text before the first. */
+function postCheck(rendered: string, mode: Mode, names: string[], head: string): string | undefined {
   const shown = JSON.stringify(rendered);
+  const templated = names.length > 0;
   if (mode === 'k8s-name' || (mode === 'k8s-context' && templated)) {
     if (rendered.length > 253 || !K8S_NAME.test(rendered))
       return `${shown} is not a Kubernetes name (lowercase letters, digits, "-" and ".", at most 253 characters)`;
   }
   if (mode === 'path' && rendered.split('/').includes('..'))
     return `the path ${shown} has a ".." segment, which could leave the intended directory`;
+  if (mode === 'path' && templated && !within(rendered, head.slice(0, head.lastIndexOf('/') + 1)))
+    return `the path ${shown} leaves the directory written before its first template`;
+  if (mode === 'argv' && templated && rendered.startsWith('-') && !/^-[^=]*=/.test(head))
+    return `${names.join(', ')} made the argument ${shown} start with "-", so the program would read it as an option; put the template after a "--" of the command (if it takes one) or write the option name and "=" before it`;
   if (mode === 'cache-pattern' && /^[*?]+$/.test(rendered))
     return `the pattern ${shown} would flush every key; name a prefix such as "session:*"`;
   if (mode === 'url' && templated) {
@@ -251,27 +266,27 @@ export function renderField(src: string, ctx: TemplateContext, mode: Mode): Rend
   const analysis = analyze(parsed.parts, mode);
   if (!analysis.ok) return analysis;
   let out = '';
-  let templated = false;
+  const names: string[] = [];
   for (const [i, part] of parsed.parts.entries()) {
     if (part.kind === 'text') {
       out += part.text;
       continue;
     }
-    templated = true;
+    names.push(part.name);
     const found = lookup(ctx, part.name);
     const value =
       (found === undefined || found === '') && part.fallback !== undefined ? part.fallback : found;
     if (value === undefined)
-      return {
-        ok: false,
-        reason: `${part.name} is not set on this alert and the template has no default; write {{ ${part.name} | default "…" }}`,
-      };
-    if (LONE_SURROGATE.test(value)) return { ok: false, reason: `${part.name} is not valid Unicode text` };
+      return fail(
+        `${part.name} is not set on this alert and the template has no default; write {{ ${part.name} | default "…" }}`,
+      );
+    if (LONE_SURROGATE.test(value)) return fail(`${part.name} is not valid Unicode text`);
     const encoded = encode(value, part.name, mode, analysis.slots[i] ?? null);
     if (!encoded.ok) return encoded;
     out += encoded.value;
   }
-  const problem = postCheck(out, mode, templated);
+  const first = parsed.parts[0];
+  const problem = postCheck(out, mode, names, first?.kind === 'text' ? first.text : '');
   return problem ? { ok: false, reason: problem } : { ok: true, value: out };
 }
 
@@ -281,5 +296,5 @@ export function checkField(src: string, mode: Mode): string | undefined {
   if (!parsed.ok) return parsed.reason;
   const analysis = analyze(parsed.parts, mode);
   if (!analysis.ok) return analysis.reason;
-  return parsed.parts.some((p) => p.kind === 'var') ? undefined : postCheck(src, mode, false);
+  return parsed.parts.some((p) => p.kind === 'var') ? undefined : postCheck(src, mode, [], src);
 }

@@ -1,4 +1,5 @@
 import { actionTypeSpec } from './action-types/index.ts';
+import { type ArgvReader, argvShape } from './argv-shape.ts';
 import { diagnosticTypeSpec } from './diagnostic-types/index.ts';
 import type { Action, DiagnosticStep, Runbook } from './runbook-schema.ts';
 import type { RenderResult, TemplateContext, TemplateTarget } from './template-render.ts';
@@ -66,7 +67,9 @@ export function renderSql(
 /**
  * A diagnostic's config with every template rendered for its destination: prometheus and loki
  * queries as PromQL/LogQL string literals, URLs percent-encoded, headers as text without line
- * breaks, shell argv/env and file paths verbatim (paths refuse `..`), SQL params as bind values.
+ * breaks, argv words and env verbatim (a value may not make a word an option unless it follows a
+ * `--` of its command), file paths verbatim (a value may not make them absolute nor leave their
+ * directory), SQL params as bind values.
  * A failure names the field, e.g. `['config', 'urls', 0, 'url']`.
  */
 export function renderDiagnosticConfig(
@@ -117,8 +120,9 @@ function checkConfig(config: unknown, fields: Field[], at: Path): RunbookIssue[]
 
 /**
  * Static template checks for `fireline lint`: syntax, known variables, placement (PromQL string
- * literals only, no template in a URL's scheme or host, none in SQL text), literal Kubernetes
- * names and cache patterns, and a warning for `{{` in fields that are never rendered.
+ * literals only, no template in a URL's scheme or host, none in SQL text, none in an argv word a
+ * shell or interpreter reads as code or that names the program), literal Kubernetes names and
+ * cache patterns, and a warning for `{{` in fields that are never rendered.
  * Paths look like `['diagnostics', 1, 'config', 'query']`.
  */
 export function validateRunbookTemplates(runbook: Runbook): RunbookIssue[] {
@@ -131,13 +135,13 @@ export function validateRunbookTemplates(runbook: Runbook): RunbookIssue[] {
   for (const [i, step] of runbook.diagnostics.entries()) {
     const at = ['diagnostics', i, 'config'];
     issues.push(...checkConfig(step.config, diagnosticFields(step), at));
-    issues.push(...checkShellScript(diagnosticTypeSpec(step.type)!.shellArgv?.(step.config), at));
+    issues.push(...checkArgv(diagnosticTypeSpec(step.type)!.argv?.(step.config), at));
   }
   for (const [i, step] of runbook.remediations.entries()) {
     if (step.action) {
       const at = ['remediations', i, 'action', 'config'];
       issues.push(...checkConfig(step.action.config, actionFields(step.action), at));
-      issues.push(...checkShellScript(actionTypeSpec(step.action.type)!.shellArgv?.(step.action.config), at));
+      issues.push(...checkArgv(actionTypeSpec(step.action.type)!.argv?.(step.action.config), at));
     }
     const problem = step.instructions === undefined ? undefined : checkField(step.instructions, 'text');
     if (problem)
@@ -146,34 +150,28 @@ export function validateRunbookTemplates(runbook: Runbook): RunbookIssue[] {
   return issues;
 }
 
-const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'busybox']);
+/** Why a template may not sit in a word of an argv that is read as more than data. */
+function codeMessage({ kind, by }: ArgvReader): string {
+  if (kind === 'script')
+    return `a template inside a ${by} -c script would run as shell code; pass the value as a positional argument ([${by}, -c, 'echo "$1"', ${by}, '{{ … }}']) or through env`;
+  if (kind === 'code')
+    return `a template inside ${by} code would run as code; pass the value as data the code reads: an argument after the code, or through env`;
+  if (kind === 'line')
+    return `${by}, so a template there would run as shell code; keep these words literal and pass the value another way`;
+  return `a template here chooses the ${by ? `script or program ${by} runs` : 'program that runs'}; write it literally and pass alert values as arguments`;
+}
 
 /**
- * A template inside the script of `sh -c '<script>'` would be read by the shell as code: argv
- * escaping cannot help there. The value must reach the script as a positional argument
- * (`[sh, -c, 'echo "$1"', sh, '{{ alert.labels.x }}']`) or through `env`.
+ * A template in a word that a shell or an interpreter reads as code (`sh -c` scripts, inline code
+ * of python, node, perl …, awk and sed programs, everything after an ssh host), or that names the
+ * program that runs, even behind wrappers (`env`, `sudo`, `timeout` …, `kubectl exec --`,
+ * `docker exec`, `find -exec`): no escaping can make it safe there. See `argvShape`.
  */
-function checkShellScript(
-  script: { path: Path; argv: readonly string[] } | undefined,
-  at: Path,
-): RunbookIssue[] {
-  if (!script) return [];
-  const { argv } = script;
-  const path = [...at, ...script.path];
-  const program = argv[0]?.split('/').pop() ?? '';
-  if (!SHELLS.has(program)) return [];
-  const issues: RunbookIssue[] = [];
-  for (const [j, arg] of argv.entries()) {
-    const isScriptFlag = /^-[a-zA-Z]*c[a-zA-Z]*$/.test(arg);
-    const script = argv[j + 1];
-    if (isScriptFlag && script?.includes('{{'))
-      issues.push({
-        path: [...path, j + 1],
-        message: `a template inside a ${program} -c script would run as shell code; pass the value as a positional argument ([${program}, -c, 'echo "$1"', ${program}, '{{ … }}']) or through env`,
-        severity: 'error',
-      });
-  }
-  return issues;
+function checkArgv(argv: { path: Path; argv: readonly string[] } | undefined, at: Path): RunbookIssue[] {
+  if (!argv) return [];
+  return argvShape(argv.argv)
+    .readers.filter((r) => argv.argv[r.index]!.includes('{{'))
+    .map((r) => ({ path: [...at, ...argv.path, r.index], message: codeMessage(r), severity: 'error' }));
 }
 
 /** The values templates can read, from an alert and the incident it belongs to. */

@@ -51,8 +51,8 @@ interface ConfigSpec<T extends string, S extends z.ZodType> {
   readonly configSchema: S;
   /** Which config fields take templates, and for which destination (how each is escaped). */
   templateFields(config: z.output<S>): Field[];
-  /** An argv whose `sh -c` script lint checks for templates (they would run as shell code). */
-  shellArgv?(config: z.output<S>): { path: Path; argv: readonly string[] } | undefined;
+  /** The argv the config runs: lint refuses a template in a word that is read as code (`argvShape`). */
+  argv?(config: z.output<S>): { path: Path; argv: readonly string[] } | undefined;
 }
 
 /** A diagnostic type: its config, the facts its executor returns, and lint's stand-in config. */

@@ -3,7 +3,6 @@ import { parseNotifyAddress } from '../engine/notify-address.ts';
 import type { Runbook } from '../engine/runbook-schema.ts';
 import { type Incident, type TimelineEvent, VERDICT_STATUSES, type VerdictStatus } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
-import type { Core } from '../incidents/core.ts';
 import type { PipelineDeps } from '../incidents/deps.ts';
 import { REJECT_REASONS, type RejectReason, type WebhookSource } from './alert-payloads.ts';
 

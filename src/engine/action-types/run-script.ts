@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { argvFields } from '../argv-shape.ts';
 import { Argv, actionType, list, NonEmpty } from '../type-spec.ts';
 
 /** `run_script`: an argv `command`, or `sql` with bind `params` on a named database. */
@@ -17,9 +18,9 @@ export const runScript = actionType({
   configSchema: RunScriptConfigSchema,
   templateFields: (c) =>
     'command' in c
-      ? list(c.command, ['command'], 'argv')
+      ? argvFields(c.command, ['command'])
       : [{ path: ['sql'], value: c.sql, mode: 'sql' }, ...list(c.params, ['params'], 'sql-param')],
-  shellArgv: (c) => ('command' in c ? { path: ['command'], argv: c.command } : undefined),
+  argv: (c) => ('command' in c ? { path: ['command'], argv: c.command } : undefined),
   // The author says whether a second run is safe.
   isIdempotent: (c) => c.idempotent,
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Argv, diagnosticType, entries, type Field, list } from '../type-spec.ts';
+import { argvFields } from '../argv-shape.ts';
+import { Argv, diagnosticType, entries, type Field } from '../type-spec.ts';
 
 /** `shell_command`: an argv (never a shell string), with an optional cwd and env. */
 export const ShellCommandConfigSchema = z.strictObject({
@@ -21,9 +22,9 @@ export const shellCommand = diagnosticType({
   ],
   templateFields(c) {
     const cwd: Field[] = c.cwd === undefined ? [] : [{ path: ['cwd'], value: c.cwd, mode: 'path' }];
-    // env values reach the process verbatim like argv; NUL is refused because no OS can carry it.
-    return [...list(c.command, ['command'], 'argv'), ...cwd, ...entries(c.env, ['env'], 'argv')];
+    // env values reach the process verbatim; NUL is refused because no OS can carry it.
+    return [...argvFields(c.command, ['command']), ...cwd, ...entries(c.env, ['env'], 'env')];
   },
-  shellArgv: (c) => ({ path: ['command'], argv: c.command }),
+  argv: (c) => ({ path: ['command'], argv: c.command }),
   standIn: { command: ['true'] },
 });
