@@ -1,15 +1,16 @@
 /**
  * `npm run bench`: the engine, pipeline, ingest and in-process benchmarks one after another, each
  * as its own child process (`npx tsx bench/<x>.ts`, its own process group, killed if it overruns),
- * then ONE JSON object on stdout — the machine, every bench's JSON, the ratios to the raw-BullMQ
- * and in-process baselines, and the machine's load while each bench ran — and a table on stderr.
+ * then ONE JSON object on stdout — the machine, every bench's JSON, the ratios to the same-run
+ * baselines, issue 13's targets (figure, baseline, ratio, target, met), and the machine's load
+ * while each bench ran — and a table on stderr.
  * The children's progress goes to stderr as it comes. Exit 1 when a bench produced no result.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type BenchResults, ratiosOf, tableOf } from './all-report.ts';
+import { type BenchResults, ratiosOf, tableOf, targetsOf } from './all-report.ts';
 import { progress, round } from './lib.ts';
 
 /** Everything ends within 8 minutes: this much for the benches, the rest for stopping them. */
@@ -22,7 +23,7 @@ const LOAD_SAMPLE_MS = 2_000;
 const BENCHES = [
   { key: 'engine', file: 'engine.ts', capMs: 90_000 },
   { key: 'pipeline', file: 'pipeline.ts', capMs: 285_000 },
-  { key: 'ingest', file: 'ingest.ts', capMs: 130_000 },
+  { key: 'ingest', file: 'ingest.ts', capMs: 150_000 },
   { key: 'inProcess', file: 'in-process.ts', capMs: 70_000 },
 ] as const;
 
@@ -221,9 +222,10 @@ async function main(): Promise<number> {
     totalMs: Math.round(performance.now() - start),
     results: typed,
     ratios: ratiosOf(typed),
+    targets: targetsOf(typed),
     runs,
   };
-  process.stderr.write(tableOf(typed, out.ratios, runs));
+  process.stderr.write(tableOf(typed, out.ratios, out.targets, runs));
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   return Object.values(results).every((r) => r !== null) ? 0 : 1;
 }

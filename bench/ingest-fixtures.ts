@@ -1,4 +1,9 @@
-/** What the ingest benchmark posts and the runbook it posts for. */
+/** What the ingest benchmark posts, where, and the runbook it posts for. */
+import type { CompiledRunbook } from '../src/engine/compile.ts';
+import { parseRunbook } from '../src/engine/runbook-parse.ts';
+
+/** The Alertmanager webhook path, on Fireline's API and on the baseline API alike. */
+export const INGEST_PATH = '/api/v1/alerts/alertmanager';
 
 /** The alertname of every posted alert. */
 export const ALERT_NAME = 'BenchIngestLatencyHigh';
@@ -24,6 +29,14 @@ remediations:
 escalation:
   primary: "#bench-ingest"
 `;
+
+/** INGEST_RUNBOOK parsed and compiled, as the catalog would hold it; throws if it does not load. */
+export function compileIngestRunbook(): CompiledRunbook {
+  const parsed = parseRunbook(INGEST_RUNBOOK, 'bench-ingest.yaml');
+  if (!parsed.ok)
+    throw new Error(`bench runbook does not load: ${parsed.issues.map((i) => i.message).join('; ')}`);
+  return parsed.compiled;
+}
 
 /** An Alertmanager v4 webhook body with one firing alert, distinct per `i`. */
 export function alertmanagerBody(i: number, runTag: string): string {

@@ -1,16 +1,22 @@
 /**
- * Ingest benchmark (issue 4), one run on a private redis-server (loopback, nothing on disk):
+ * Ingest benchmark (issues 4 and 13), one run on a private redis-server (loopback, nothing on disk):
  * a Fireline `--role api` child process takes Alertmanager webhook POSTs of one alert each
  * (distinct fingerprints, v4 payloads) from CONNECTIONS keep-alive connections, while a
- * `--role worker` child process works the incidents off. A warm-up runs against the API alone
- * (its Redis commands per request are measured there), then the worker starts and the measured
- * phase runs for DURATION_MS or MAX_REQUESTS. After the workers drain, every accepted alert must
- * be one incident.
+ * `--role worker` child process works the incidents off.
+ *
+ * 1. Baseline: bench/ingest-baseline.ts, a bare `node:http` API doing the same Redis work per new
+ *    alert (store.openIncident + queues.add('trigger'), its own prefix, no worker), under the same
+ *    load: a warm-up, then ALONE_REQUESTS measured; its process CPU per accepted alert from /proc.
+ * 2. Fireline's API alone, the same way (its Redis commands per request are measured there too).
+ *    The target: its CPU per accepted alert ≤ 1.5× the baseline's.
+ * 3. The worker starts and the measured phase runs for DURATION_MS or MAX_REQUESTS. After the
+ *    workers drain, every accepted alert must be one incident.
  *
  * Prints one JSON object on stdout, progress on stderr. `npm run bench:ingest`.
  * BENCH_INGEST_CPU_PROF=<dir> writes a CPU profile of the API child there (bench/cpu-profile.ts:
  * Node 20 refuses `--cpu-prof` in NODE_OPTIONS).
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -18,15 +24,17 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { terminate } from '../scripts/harness/child-process.ts';
 import { type FirelineProcess, spawnFireline } from '../scripts/harness/fireline-process.ts';
 import { freePort } from '../scripts/harness/redis-server.ts';
 import { QUEUE_NAMES } from '../src/queues/catalog.ts';
-import { alertmanagerBody, INGEST_RUNBOOK } from './ingest-fixtures.ts';
+import { alertmanagerBody, INGEST_PATH, INGEST_RUNBOOK } from './ingest-fixtures.ts';
 import {
   type CommandStats,
   commandStats,
   commandsPer,
   deadline,
+  type HttpLoadResult,
   httpLoad,
   percentile,
   processCpuMeter,
@@ -36,14 +44,26 @@ import {
 } from './lib.ts';
 
 const CONNECTIONS = 50;
-const WARMUP_MS = 3_000;
+/**
+ * Each API alone (Fireline's, the baseline's): a warm-up of WARMUP_REQUESTS, then ALONE_REQUESTS
+ * measured (the same number for both, so the same garbage to collect), each within its time cap.
+ * Counts, not durations: Fireline's alerts here are incidents the worker must drain later.
+ */
+const WARMUP_REQUESTS = 4_000;
+const ALONE_REQUESTS = 10_000;
+const ALONE_CAP_MS = 15_000;
 const DURATION_MS = 15_000;
 const MAX_REQUESTS = 30_000;
+/** Issue 4's absolute goals, kept in the JSON; issue 13's target is TARGET_API_CPU_RATIO. */
 const TARGET_REQ_PER_SEC = 2000;
 const TARGET_P99_MS = 50;
+/** Fireline's API CPU per accepted alert at most this many times the baseline API's. */
+const TARGET_API_CPU_RATIO = 1.5;
 const PREFIX = 'bench-ingest';
-/** The whole run (start, load, drain, stop) ends within 2 minutes. */
-const RUN_DEADLINE_MS = 115_000;
+const BASELINE_PREFIX = 'bench-ingest-baseline';
+const BASELINE_FILE = fileURLToPath(new URL('./ingest-baseline.ts', import.meta.url));
+/** The whole run (start, load, drain, stop) ends within 2¼ minutes. */
+const RUN_DEADLINE_MS = 135_000;
 /** The drain gets what is left of the run, minus this for stopping everything. */
 const STOP_RESERVE_MS = 12_000;
 const START_DEADLINE_MS = 30_000;
@@ -60,6 +80,77 @@ function callsPer(before: CommandStats, after: CommandStats, per: number) {
     .filter(([cmd, calls]) => calls > 0 && cmd !== 'info')
     .sort((a, b) => b[1] - a[1]);
   return { ...commandsPer(before, after, per), all: Object.fromEntries(all) };
+}
+
+/** Requests answered 2xx: alerts taken (one alert per request). */
+const acceptedOf = (statuses: Record<string, number>): number =>
+  Object.entries(statuses)
+    .filter(([s]) => /^2\d\d$/.test(s))
+    .reduce((sum, [, c]) => sum + c, 0);
+
+function latencyOf(run: HttpLoadResult) {
+  const sorted = Array.from(run.latenciesMs).sort((a, b) => a - b);
+  return {
+    p50: round(percentile(sorted, 50)),
+    p90: round(percentile(sorted, 90)),
+    p99: round(percentile(sorted, 99)),
+    max: round(sorted[sorted.length - 1] ?? Number.NaN),
+  };
+}
+
+type LoadOptions = Omit<Parameters<typeof httpLoad>[0], 'durationMs'>;
+
+/**
+ * An API process alone (no worker) under the load: WARMUP_REQUESTS, then ALONE_REQUESTS measured —
+ * its CPU (from /proc) per accepted alert, and Redis commands per request.
+ */
+async function apiAlone(admin: Redis, pid: number, load: LoadOptions) {
+  const warmCpu = await processCpuMeter(admin, { api: pid });
+  const warm = await httpLoad({ ...load, maxRequests: WARMUP_REQUESTS, durationMs: ALONE_CAP_MS });
+  const warmAccepted = acceptedOf(warm.statuses);
+  const cpuDuringWarmup = await warmCpu(warm.requests);
+  const stats = await commandStats(admin);
+  const cpu = await processCpuMeter(admin, { api: pid });
+  const run = await httpLoad({ ...load, maxRequests: ALONE_REQUESTS, durationMs: ALONE_CAP_MS });
+  const accepted = acceptedOf(run.statuses);
+  if (accepted === 0) throw new Error(`API alone: nothing accepted (${JSON.stringify(run.statuses)})`);
+  const used = await cpu(accepted);
+  return {
+    warmup: {
+      requests: warm.requests,
+      reqPerSec: round(warm.requests / (warm.elapsedMs / 1000), 1),
+      accepted: warmAccepted,
+      cpu: cpuDuringWarmup,
+    },
+    requests: run.requests,
+    reqPerSec: round(run.requests / (run.elapsedMs / 1000), 1),
+    accepted,
+    statuses: run.statuses,
+    latencyMs: latencyOf(run),
+    /** CPU ms per accepted alert of the API process, this process (client) and Redis. */
+    cpu: used,
+    apiCpuMsPerAlert: used.cpuMsPerUnit.api!,
+    redisCallsPerRequest: callsPer(stats, await commandStats(admin), run.requests),
+  };
+}
+
+/** Starts the baseline API (bench/ingest-baseline.ts) and resolves once it listens. */
+async function startBaseline(env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', BASELINE_FILE], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  baselineChild = child;
+  await Promise.race([
+    new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (c: Buffer) => {
+        if (c.toString().includes('listening')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`the baseline API exited (${code}) before listening`)));
+    }),
+    deadline(START_DEADLINE_MS, 'the baseline API to listen'),
+  ]);
+  return child;
 }
 
 /** Waits until no queue has work left but delayed timers, and no incident is still `triggered`. */
@@ -97,6 +188,7 @@ async function stopChild(p: FirelineProcess, ms = 10_000): Promise<number | stri
 }
 
 const children: FirelineProcess[] = [];
+let baselineChild: ChildProcess | undefined;
 let redisChild: { kill(signal: NodeJS.Signals): boolean } | undefined;
 
 async function main(): Promise<number> {
@@ -129,18 +221,12 @@ async function main(): Promise<number> {
       }
     : env;
   try {
-    progress(`redis-server on ${redis.url}; starting the API on port ${port}`);
-    const api = spawnFireline(['start', '--role', 'api'], apiEnv);
-    children.push(api);
-    await api.waitForLine(/Fireline is running/, START_DEADLINE_MS);
-    const apiPid = api.child.pid!;
-    const url = new URL(`http://127.0.0.1:${port}/api/v1/alerts/alertmanager`);
     const runTag = Math.floor(Math.random() * 0xffffff)
       .toString(16)
       .padStart(6, '0');
     let n = 0;
     const outcomes: Record<string, number> = {};
-    const opts = {
+    const load = (url: URL): LoadOptions => ({
       url,
       connections: CONNECTIONS,
       maxRequests: MAX_REQUESTS,
@@ -150,17 +236,47 @@ async function main(): Promise<number> {
         for (const r of (JSON.parse(text) as IngestBody).results)
           for (const o of r.outcomes) outcomes[o.outcome] = (outcomes[o.outcome] ?? 0) + 1;
       },
-    };
+    });
 
-    progress(`warm-up: ${WARMUP_MS} ms, ${CONNECTIONS} connections, API alone`);
+    const basePort = await freePort();
+    progress(`redis-server on ${redis.url}; baseline API (bare node:http) on port ${basePort}`);
+    const base = await startBaseline({
+      REDIS_URL: redis.url,
+      PORT: String(basePort),
+      PREFIX: BASELINE_PREFIX,
+    });
+    progress(
+      `baseline: ${WARMUP_REQUESTS} requests warm-up, then ${ALONE_REQUESTS} measured, ${CONNECTIONS} connections`,
+    );
+    const baseline = await apiAlone(
+      admin,
+      base.pid!,
+      load(new URL(`http://127.0.0.1:${basePort}${INGEST_PATH}`)),
+    );
+    await terminate(base);
+    baselineChild = undefined;
+    const baselineIncidents = await admin.zcard(`${BASELINE_PREFIX}:incidents`);
+    progress(
+      `baseline: ${baseline.reqPerSec} req/s, ${baseline.apiCpuMsPerAlert} API CPU ms per alert; ${baselineIncidents} incidents`,
+    );
+
+    progress(`starting the Fireline API on port ${port}`);
+    const api = spawnFireline(['start', '--role', 'api'], apiEnv);
+    children.push(api);
+    await api.waitForLine(/Fireline is running/, START_DEADLINE_MS);
+    const apiPid = api.child.pid!;
+    const opts = load(new URL(`http://127.0.0.1:${port}${INGEST_PATH}`));
+
+    progress(
+      `API alone: ${WARMUP_REQUESTS} requests warm-up, then ${ALONE_REQUESTS} measured, ${CONNECTIONS} connections`,
+    );
     const stats0 = await commandStats(admin);
-    const warmCpu = await processCpuMeter(admin, { api: apiPid });
-    const warm = await httpLoad({ ...opts, durationMs: WARMUP_MS });
-    const cpuDuringWarmup = await warmCpu(warm.requests);
-    const apiCalls = callsPer(stats0, await commandStats(admin), warm.requests);
-    const warmAccepted = warm.statuses['202'] ?? 0;
+    const alone = await apiAlone(admin, apiPid, opts);
+    const warmAccepted = alone.warmup.accepted + alone.accepted;
     const incidentsBefore = await admin.zcard(`${PREFIX}:incidents`);
-    progress(`warm-up: ${warm.requests} requests, ${JSON.stringify(warm.statuses)}; starting the worker`);
+    progress(
+      `API alone: ${alone.reqPerSec} req/s, ${alone.apiCpuMsPerAlert} API CPU ms per alert; starting the worker`,
+    );
 
     const worker = spawnFireline(['start', '--role', 'worker'], env);
     children.push(worker);
@@ -171,9 +287,7 @@ async function main(): Promise<number> {
     for (const k of Object.keys(outcomes)) delete outcomes[k];
     const run = await httpLoad({ ...opts, durationMs: DURATION_MS });
     const cpuDuringLoad = await cpu(run.requests);
-    const accepted = Object.entries(run.statuses)
-      .filter(([s]) => /^2\d\d$/.test(s))
-      .reduce((sum, [, c]) => sum + c, 0);
+    const accepted = acceptedOf(run.statuses);
     progress(`measured: ${run.requests} requests in ${Math.round(run.elapsedMs)} ms; draining the workers`);
 
     const drainStart = performance.now();
@@ -184,20 +298,18 @@ async function main(): Promise<number> {
     const incidents = incidentsTotal - incidentsBefore;
     const allCalls = callsPer(stats0, await commandStats(admin), incidentsTotal);
 
-    const sorted = Array.from(run.latenciesMs).sort((a, b) => a - b);
-    const latencyMs = {
-      p50: round(percentile(sorted, 50)),
-      p90: round(percentile(sorted, 90)),
-      p99: round(percentile(sorted, 99)),
-      max: round(sorted[sorted.length - 1] ?? Number.NaN),
-    };
+    const latencyMs = latencyOf(run);
     const durationSec = round(run.elapsedMs / 1000);
     const reqPerSec = round(run.requests / durationSec, 1);
     const exact = incidents === accepted && incidentsBefore === warmAccepted;
+    const baselineExact = baselineIncidents === baseline.warmup.accepted + baseline.accepted;
+    const apiCpuRatio = round(alone.apiCpuMsPerAlert / baseline.apiCpuMsPerAlert);
+    const withWorkerMs = round(cpuDuringLoad.cpuMsPerUnit.api! * (run.requests / Math.max(1, accepted)), 3);
     const meets = {
       reqPerSec: reqPerSec >= TARGET_REQ_PER_SEC,
       p99Ms: latencyMs.p99 <= TARGET_P99_MS,
       exact,
+      apiCpu: apiCpuRatio <= TARGET_API_CPU_RATIO && baselineExact,
     };
     const result = {
       benchmark: 'ingest',
@@ -209,24 +321,51 @@ async function main(): Promise<number> {
       accepted,
       incidents,
       exact,
-      targets: { reqPerSec: TARGET_REQ_PER_SEC, p99Ms: TARGET_P99_MS },
+      targets: { reqPerSec: TARGET_REQ_PER_SEC, p99Ms: TARGET_P99_MS, apiCpuRatio: TARGET_API_CPU_RATIO },
       meets,
       apiCpuPct: cpuDuringLoad.cpuPct.api,
+      /**
+       * API process CPU ms per accepted alert, each API alone after the same warm-up under the same
+       * load: Fireline's and the bare node:http baseline's; ratio = Fireline ÷ baseline.
+       * `firelineWithWorker` is Fireline's API during the measured phase (worker running).
+       */
+      apiCpuMsPerAlert: {
+        fireline: alone.apiCpuMsPerAlert,
+        baseline: baseline.apiCpuMsPerAlert,
+        ratio: apiCpuRatio,
+        targetRatio: TARGET_API_CPU_RATIO,
+        firelineWithWorker: withWorkerMs,
+        ratioWithWorker: round(withWorkerMs / baseline.apiCpuMsPerAlert),
+      },
+      baseline: {
+        what: 'bare node:http API: JSON.parse, store.openIncident, queues.add(trigger) (bench/ingest-baseline.ts)',
+        reqPerSec: baseline.reqPerSec,
+        accepted: baseline.accepted,
+        incidents: baselineIncidents,
+        exact: baselineExact,
+        latencyMs: baseline.latencyMs,
+        statuses: baseline.statuses,
+        cpu: baseline.cpu,
+        redisCallsPerRequest: baseline.redisCallsPerRequest,
+        warmup: baseline.warmup,
+      },
       detail: {
         connections: CONNECTIONS,
         outcomes,
-        warmup: {
-          requests: warm.requests,
-          reqPerSec: round(warm.requests / (warm.elapsedMs / 1000), 1),
-          accepted: warmAccepted,
-          incidents: incidentsBefore,
-          cpu: cpuDuringWarmup,
+        warmup: { ...alone.warmup, incidents: incidentsBefore },
+        apiAlone: {
+          requests: alone.requests,
+          reqPerSec: alone.reqPerSec,
+          accepted: alone.accepted,
+          latencyMs: alone.latencyMs,
+          statuses: alone.statuses,
+          cpu: alone.cpu,
         },
         drained: isDrained,
         drainMs,
         incidentStatuses: await incidentStatuses(admin),
         cpuPctDuringLoad: cpuDuringLoad,
-        apiRedisCallsPerRequest: apiCalls,
+        apiRedisCallsPerRequest: alone.redisCallsPerRequest,
         redisCallsPerIncidentApiAndWorker: allCalls,
       },
       cpus: os.cpus().length,
@@ -237,9 +376,11 @@ async function main(): Promise<number> {
     process.stderr.write(
       [
         '',
-        `ingest: ${reqPerSec} req/s (target ≥ ${TARGET_REQ_PER_SEC}) ${ok(meets.reqPerSec)}`,
-        `        p50/p90/p99/max ${latencyMs.p50}/${latencyMs.p90}/${latencyMs.p99}/${latencyMs.max} ms (p99 target ≤ ${TARGET_P99_MS}) ${ok(meets.p99Ms)}`,
+        `ingest: ${reqPerSec} req/s (issue 4 goal ≥ ${TARGET_REQ_PER_SEC}) ${ok(meets.reqPerSec)}`,
+        `        p50/p90/p99/max ${latencyMs.p50}/${latencyMs.p90}/${latencyMs.p99}/${latencyMs.max} ms (issue 4 goal p99 ≤ ${TARGET_P99_MS}) ${ok(meets.p99Ms)}`,
         `        accepted ${accepted}, incidents ${incidents} ${ok(exact)}, drained ${isDrained} in ${drainMs} ms`,
+        `        API CPU ms per alert, API alone: Fireline ${alone.apiCpuMsPerAlert}, baseline ${baseline.apiCpuMsPerAlert} (${apiCpuRatio}×, target ≤ ${TARGET_API_CPU_RATIO}×) ${ok(meets.apiCpu)}`,
+        `        with the worker running: Fireline ${withWorkerMs} (${result.apiCpuMsPerAlert.ratioWithWorker}×)`,
         `        CPU % ${JSON.stringify(cpuDuringLoad.cpuPct)}`,
         '',
       ].join('\n'),
@@ -247,6 +388,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return 0;
   } finally {
+    if (baselineChild) await terminate(baselineChild);
     const codes = await Promise.all(children.map((c) => stopChild(c)));
     progress(`stopped api/worker (${codes.join(', ')})`);
     await Promise.all(queues.map((q) => q.close()));
@@ -259,6 +401,7 @@ async function main(): Promise<number> {
 const watchdog = setTimeout(() => {
   progress(`gave up after ${RUN_DEADLINE_MS} ms`);
   for (const c of children) c.child.kill('SIGKILL');
+  baselineChild?.kill('SIGKILL');
   redisChild?.kill('SIGKILL');
   process.exit(2);
 }, RUN_DEADLINE_MS + 3_000);
@@ -272,6 +415,7 @@ Promise.race([main(), deadline(RUN_DEADLINE_MS + 2_000, 'the ingest benchmark')]
     clearTimeout(watchdog);
     progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     for (const c of children) c.child.kill('SIGKILL');
+    baselineChild?.kill('SIGKILL');
     redisChild?.kill('SIGKILL');
     process.exit(1);
   },

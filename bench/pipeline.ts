@@ -7,7 +7,10 @@
  *     doing the same GET, parent calling getChildrenValues), add → parent processor done.
  * (b) storm — 2,000 distinct alerts, each delivered 5 times concurrently (10,000 intake calls,
  *     200 in flight), workers in this process: incidents/s, exact dedup, peak RSS, Redis bytes per
- *     incident.
+ *     incident. Its baseline, same run, same Redis: 2,000 raw flows of the same shape added at once
+ *     (same in-flight limit, same worker concurrency, workers in this process): flows/s, CPU
+ *     (Node + Redis) and Redis commands (INFO commandstats deltas) per flow. The targets are ratios
+ *     to it: incidents/s ≥ 0.75× its flows/s, CPU and commands per incident ≤ 1.5× its per flow.
  *
  * Prints one JSON object on stdout, progress and a table on stderr. `npm run bench:pipeline`.
  */
@@ -48,9 +51,14 @@ const STORM_DELIVERIES_PER_ALERT = 5;
 const STORM_IN_FLIGHT = 200;
 const DIAGNOSTICS = FIVE_CHECKS;
 const TARGET_RATIO = 1.5;
-const TARGET_PER_SEC = 400;
+/** Storm incidents/s at least this share of the raw flows/s of the same run. */
+const TARGET_THROUGHPUT_RATIO = 0.75;
+/** Storm CPU (Node + Redis) and Redis commands per incident at most this many times the raw flow's. */
+const TARGET_CPU_RATIO = 1.5;
+const TARGET_COMMANDS_RATIO = 1.5;
+/** Absolute: a memory budget, not a speed. */
 const TARGET_RSS_MB = 300;
-const TARGET_BYTES = 20 * 1024;
+const TARGET_BYTES = 12 * 1024;
 /** The whole run must end well within 5 minutes. */
 const RUN_DEADLINE_MS = 270_000;
 const PER_INCIDENT_DEADLINE_MS = 10_000;
@@ -249,6 +257,7 @@ async function overheadRaw(redisUrl: string, admin: Redis, baseUrl: string) {
   let stormFlowsPerSec = 0;
   let stormCpu = { nodeCpuMsPerFlow: 0, redisCpuMsPerFlow: 0 };
   let calls: ReturnType<typeof commandsPer> | undefined;
+  let stormCalls: ReturnType<typeof commandsPer> | undefined;
   try {
     let before: CommandStats = {};
     for (let i = 0; i < WARMUP + N; i++) {
@@ -273,6 +282,7 @@ async function overheadRaw(redisUrl: string, admin: Redis, baseUrl: string) {
           if (--left === 0) resolve();
         });
     });
+    const stormCallsBefore = await commandStats(admin);
     const cpu = await cpuMeter(admin);
     const t0 = performance.now();
     const ids = Array.from({ length: STORM_ALERTS }, (_, i) => `raw-storm-${i}`);
@@ -282,6 +292,7 @@ async function overheadRaw(redisUrl: string, admin: Redis, baseUrl: string) {
     await Promise.race([allDone, deadline(STORM_DEADLINE_MS, `raw storm (${left} flows left)`)]);
     stormFlowsPerSec = round(STORM_ALERTS / ((lastAt - t0) / 1000), 1);
     const used = await cpu();
+    stormCalls = commandsPer(stormCallsBefore, await commandStats(admin), STORM_ALERTS);
     stormCpu = {
       nodeCpuMsPerFlow: round(used.nodeCpuMs / STORM_ALERTS),
       redisCpuMsPerFlow: round(used.redisCpuMs / STORM_ALERTS),
@@ -290,7 +301,13 @@ async function overheadRaw(redisUrl: string, admin: Redis, baseUrl: string) {
     await Promise.all([children.close(), parents.close(), flows.close()]);
     await Promise.all(connections.map((c) => c.quit()));
   }
-  return { ...latencySummary(latencies), redisCallsPerFlow: calls, stormFlowsPerSec, stormCpu };
+  return {
+    ...latencySummary(latencies),
+    redisCallsPerFlow: calls,
+    stormFlowsPerSec,
+    stormCpu,
+    stormRedisCallsPerFlow: stormCalls!,
+  };
 }
 
 // ── (b) storm ────────────────────────────────────────────────────────────────────────────────
@@ -416,9 +433,26 @@ async function main(): Promise<number> {
     );
     const s = await storm(redis.url, admin, server);
     const ratio = round(fireline.p50Ms / raw.p50Ms);
+    const throughputRatio = round(s.incidentsPerSec / raw.stormFlowsPerSec);
+    const cpu = {
+      fireline: {
+        nodeMs: round(s.cpuToDecisions.nodeCpuMs / STORM_ALERTS),
+        redisMs: round(s.cpuToDecisions.redisCpuMs / STORM_ALERTS),
+        totalMs: round((s.cpuToDecisions.nodeCpuMs + s.cpuToDecisions.redisCpuMs) / STORM_ALERTS),
+      },
+      rawBullmq: {
+        nodeMs: raw.stormCpu.nodeCpuMsPerFlow,
+        redisMs: raw.stormCpu.redisCpuMsPerFlow,
+        totalMs: round(raw.stormCpu.nodeCpuMsPerFlow + raw.stormCpu.redisCpuMsPerFlow),
+      },
+    };
+    const cpuRatio = round(cpu.fireline.totalMs / cpu.rawBullmq.totalMs);
+    const commandsRatio = round(s.redisCallsPerIncident.calls / raw.stormRedisCallsPerFlow.calls);
     const meets = {
       exact: s.exact,
-      incidentsPerSec: s.incidentsPerSec >= TARGET_PER_SEC,
+      incidentsPerSec: throughputRatio >= TARGET_THROUGHPUT_RATIO,
+      cpuPerIncident: cpuRatio <= TARGET_CPU_RATIO,
+      redisCommandsPerIncident: commandsRatio <= TARGET_COMMANDS_RATIO,
       peakRss: s.peakRssMb <= TARGET_RSS_MB,
       redisBytes: s.redisBytesPerIncident <= TARGET_BYTES,
       diagnosticRequests: s.diagnosticRequests === STORM_ALERTS * DIAGNOSTICS,
@@ -444,7 +478,24 @@ async function main(): Promise<number> {
         incidents: s.incidents,
         exact: s.exact,
         incidentsPerSec: s.incidentsPerSec,
-        target: TARGET_PER_SEC,
+        rawBullmqFlowsPerSec: raw.stormFlowsPerSec,
+        /** incidents/s ÷ the raw flows/s of this run. */
+        throughputRatio,
+        targetThroughputRatio: TARGET_THROUGHPUT_RATIO,
+        /** Node + Redis CPU ms per incident (to the last decision) and per raw flow; ratio = ÷. */
+        cpuMsPerIncident: { ...cpu, ratio: cpuRatio, targetRatio: TARGET_CPU_RATIO },
+        /**
+         * Redis commands per incident (INFO commandstats, start → queues drained; commands run
+         * inside Lua scripts count, the scripts too) and per raw flow (start → last parent done).
+         */
+        redisCommandsPerIncident: {
+          fireline: s.redisCallsPerIncident.calls,
+          rawBullmq: raw.stormRedisCallsPerFlow.calls,
+          ratio: commandsRatio,
+          targetRatio: TARGET_COMMANDS_RATIO,
+          firelineTop10: s.redisCallsPerIncident.topCalls,
+          rawBullmqTop10: raw.stormRedisCallsPerFlow.topCalls,
+        },
         peakRssMb: s.peakRssMb,
         targetRssMb: TARGET_RSS_MB,
         redisBytesPerIncident: s.redisBytesPerIncident,
@@ -464,7 +515,7 @@ async function main(): Promise<number> {
           nodeCpuMsPerIncident: round(s.cpuToDecisions.nodeCpuMs / STORM_ALERTS),
           redisCpuMsPerIncident: round(s.cpuToDecisions.redisCpuMs / STORM_ALERTS),
           rawBullmqFlowsPerSec: raw.stormFlowsPerSec,
-          rawBullmq: raw.stormCpu,
+          rawBullmq: { ...raw.stormCpu, redisCallsPerFlow: raw.stormRedisCallsPerFlow },
         },
       },
       loadavg: os.loadavg().map((x) => round(x)),
@@ -480,9 +531,9 @@ async function main(): Promise<number> {
         `overhead raw bullmq p50 / p99       ${raw.p50Ms} / ${raw.p99Ms} ms`,
         `overhead ratio p50                  ${ratio}              ≤ ${TARGET_RATIO}   ${ok(result.overhead.meets)}`,
         `storm incidents (exact)             ${s.incidents} (${s.exact})     2000   ${ok(meets.exact)}`,
-        `storm incidents/s                   ${s.incidentsPerSec}            ≥ ${TARGET_PER_SEC}   ${ok(meets.incidentsPerSec)}`,
-        `  (raw BullMQ, same shape)          ${raw.stormFlowsPerSec} flows/s`,
-        `storm node CPU ms / incident        ${round(s.cpuToDecisions.nodeCpuMs / STORM_ALERTS)} (raw flow ${raw.stormCpu.nodeCpuMsPerFlow})`,
+        `storm incidents/s                   ${s.incidentsPerSec} (raw ${raw.stormFlowsPerSec} flows/s: ${throughputRatio}×)  ≥ ${TARGET_THROUGHPUT_RATIO}×  ${ok(meets.incidentsPerSec)}`,
+        `storm CPU ms/incident node + redis  ${cpu.fireline.nodeMs} + ${cpu.fireline.redisMs} (raw flow ${cpu.rawBullmq.nodeMs} + ${cpu.rawBullmq.redisMs}: ${cpuRatio}×)  ≤ ${TARGET_CPU_RATIO}×  ${ok(meets.cpuPerIncident)}`,
+        `storm Redis commands/incident       ${s.redisCallsPerIncident.calls} (raw flow ${raw.stormRedisCallsPerFlow.calls}: ${commandsRatio}×)  ≤ ${TARGET_COMMANDS_RATIO}×  ${ok(meets.redisCommandsPerIncident)}`,
         `storm peak RSS                      ${s.peakRssMb} MB          ≤ ${TARGET_RSS_MB} MB ${ok(meets.peakRss)}`,
         `storm Redis bytes/incident          ${s.redisBytesPerIncident}            ≤ ${TARGET_BYTES} ${ok(meets.redisBytes)}`,
         `storm diagnostic requests           ${s.diagnosticRequests}            ${STORM_ALERTS * DIAGNOSTICS}  ${ok(meets.diagnosticRequests)}`,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { Runbook } from '../engine/runbook-schema.ts';
 import { incidentKey, matchTriggers } from '../engine/triggers.ts';
 import type { Alert, Incident } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
-import type { PipelineDeps } from './deps.ts';
+import type { NewEvent, PipelineDeps } from './deps.ts';
 import { cancelEscalation } from './escalation.ts';
 import { resolveIncident } from './operations.ts';
 
@@ -17,6 +18,43 @@ export type IntakeOutcome =
 /** Sortable by time, unique, and safe as a BullMQ job id part (no ':', never all digits). */
 export function newIncidentId(now: Date): string {
   return `inc-${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The incident a firing alert opens for a runbook (not stored yet). */
+export function newIncident(
+  runbook: Runbook,
+  alert: Alert,
+  key: string,
+  now: Date,
+  dryRun: boolean,
+): Incident {
+  return {
+    id: newIncidentId(now),
+    key,
+    runbookId: runbook.id,
+    runbookName: runbook.name,
+    service: runbook.service,
+    severity: runbook.severity,
+    status: 'triggered',
+    acknowledged: false,
+    escalated: false,
+    dryRun,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    alert,
+    verdicts: {},
+    plan: [],
+  };
+}
+
+/** The `incident.opened` event of that incident. */
+export function openedEvent(runbook: Runbook, alert: Alert, actor: string): NewEvent {
+  return {
+    type: 'incident.opened',
+    actor,
+    message: `Runbook "${runbook.name}" triggered by ${alert.labels.alertname ?? alert.source}`,
+    data: { fingerprint: alert.fingerprint, labels: alert.labels },
+  };
 }
 
 export type Intake = (
@@ -68,30 +106,8 @@ export function createIntake(deps: PipelineDeps): Intake {
             autoResolved: runbook.autoResolve,
           };
         }
-        const now = deps.now();
-        const incident: Incident = {
-          id: newIncidentId(now),
-          key,
-          runbookId: runbook.id,
-          runbookName: runbook.name,
-          service: runbook.service,
-          severity: runbook.severity,
-          status: 'triggered',
-          acknowledged: false,
-          escalated: false,
-          dryRun: deps.dryRun || runbook.dryRun,
-          createdAt: now.toISOString(),
-          updatedAt: now.toISOString(),
-          alert,
-          verdicts: {},
-          plan: [],
-        };
-        const opened = await deps.store.openIncident(incident, {
-          type: 'incident.opened',
-          actor,
-          message: `Runbook "${runbook.name}" triggered by ${alert.labels.alertname ?? alert.source}`,
-          data: { fingerprint: alert.fingerprint, labels: alert.labels },
-        });
+        const incident = newIncident(runbook, alert, key, deps.now(), deps.dryRun || runbook.dryRun);
+        const opened = await deps.store.openIncident(incident, openedEvent(runbook, alert, actor));
         if (opened.created) {
           await deps.queues.add(
             'trigger',
