@@ -67,6 +67,7 @@ export async function eventsUntil(
 ): Promise<TimelineEvent[]> {
   const seen: TimelineEvent[] = [];
   let handle: { stop(): Promise<void> } | undefined;
+  let done = false;
   try {
     return await new Promise<TimelineEvent[]>((resolve, reject) => {
       const timer = setTimeout(
@@ -78,10 +79,14 @@ export async function eventsUntil(
       );
       pipeline.progress
         .follow(incidentId, '0', (e) => {
+          if (done) return;
           seen.push(e);
           if (until(e, seen)) {
+            // Events the follower delivers before it is stopped are not part of the answer: it
+            // ends with the first event that satisfied `until`, as documented.
+            done = true;
             clearTimeout(timer);
-            resolve(seen);
+            resolve([...seen]);
           }
         })
         .then((h) => {
