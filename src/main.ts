@@ -7,7 +7,7 @@ import { formatIssue } from './engine/runbook-parse.ts';
 import { ConfigError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createPipeline, type Pipeline } from './process/pipeline.ts';
-import { type AuthConfig, authEnabled } from './producer/auth.ts';
+import { type AuthConfig, authEnabled, BULL_BOARD_PATH } from './producer/auth.ts';
 import { QUEUE_NAMES, type QueueName } from './queues/catalog.ts';
 import type { RedisTarget } from './redis/launcher.ts';
 import { settleWithin } from './runtime/shutdown.ts';
@@ -187,7 +187,7 @@ export function banner(
   lines.push(`Runbooks loaded (${runbookIds.length}): ${runbookIds.join(', ') || 'none'}`);
   if (f.url) {
     lines.push(`Console:        ${f.url}/`);
-    lines.push(`Queues:         ${f.url}/admin/queues`);
+    lines.push(`Queues:         ${f.url}${BULL_BOARD_PATH}`);
     lines.push('Point Alertmanager at it (alertmanager.yml):');
     lines.push('  receivers:');
     lines.push('    - name: fireline');

@@ -24,10 +24,16 @@ export interface AuthConfig {
 }
 
 /**
- * Where a browser opens Bull Board (`BULL_BOARD_PATH`): the one place that takes `Basic`, since a
- * browser can only log in to a page that way. Kept here so auth never imports a route module.
+ * Where Bull Board is mounted (src/producer/routes/bull-board.ts): the one place that takes
+ * `Basic`, since a browser can only log in to a page that way.
  */
-const BASIC_AUTH_PATH = '/admin/queues';
+export const BULL_BOARD_PATH = '/admin/queues';
+
+/** Whether a path (as express routes it, without regard to case) is Bull Board's. */
+export function underBullBoard(path: string): boolean {
+  const p = path.toLowerCase();
+  return p === BULL_BOARD_PATH || p.startsWith(`${BULL_BOARD_PATH}/`);
+}
 
 export function authEnabled(cfg: AuthConfig): boolean {
   return Boolean(cfg.ingestToken || cfg.operatorToken || cfg.viewerToken || cfg.namedTokens?.length);
@@ -69,14 +75,9 @@ export interface TokenOptions {
   queryToken?: boolean;
 }
 
-/** A request's path, as routed (express matches paths without regard to case). */
-function pathOf(req: Request): string {
-  return (req.originalUrl.split('?')[0] ?? '').toLowerCase();
-}
-
+/** Whether the request's path (before any query) is Bull Board's. */
 function underBasicPath(req: Request): boolean {
-  const path = pathOf(req);
-  return path === BASIC_AUTH_PATH || path.startsWith(`${BASIC_AUTH_PATH}/`);
+  return underBullBoard(req.originalUrl.split('?')[0] ?? '');
 }
 
 /**
@@ -92,7 +93,7 @@ function credentialOf(req: Request, opts: TokenOptions): { token: string } | { r
   if (basic?.[1]) {
     if (!underBasicPath(req))
       return {
-        refused: `Basic authentication is accepted only under ${BASIC_AUTH_PATH} (Bull Board); send Authorization: Bearer <token>`,
+        refused: `Basic authentication is accepted only under ${BULL_BOARD_PATH} (Bull Board); send Authorization: Bearer <token>`,
       };
     const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
     const password = decoded.slice(decoded.indexOf(':') + 1);

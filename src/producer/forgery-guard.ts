@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { authEnabled } from './auth.ts';
+import { authEnabled, underBullBoard } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { sendProblem } from './problem.ts';
 
@@ -17,9 +17,6 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
  * trailing slash), so nothing else can pass for them.
  */
 const OWN_BODY_CHECK = /^\/api\/v1\/(slack\/interactions|alerts\/(alertmanager|grafana))\/?$/i;
-
-/** Bull Board's page sends body-less PUTs it cannot add our header to; see `sameOrigin`. */
-const BULL_BOARD = /^\/admin\/queues(\/|$)/i;
 
 /** The names a loopback-only Fireline answers to, with the port it listens on. */
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -100,7 +97,8 @@ export function forgeryGuard(deps: ApiDeps): RequestHandler {
       req.get(REQUEST_HEADER)
     )
       return next();
-    if (BULL_BOARD.test(req.path) && sameOrigin(req)) return next();
+    // Bull Board's page sends body-less PUTs it cannot add our header to.
+    if (underBullBoard(req.path) && sameOrigin(req)) return next();
     sendProblem(
       res,
       415,

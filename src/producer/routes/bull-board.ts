@@ -3,11 +3,10 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Router } from 'express';
 import { QUEUE_NAMES, QUEUES } from '../../queues/catalog.ts';
-import { requireScope } from '../auth.ts';
+import { BULL_BOARD_PATH, requireScope } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
 
 /** Where Bull Board is mounted. */
-export const BULL_BOARD_PATH = '/admin/queues';
 
 /**
  * Bull Board at `/admin/queues` for operators (a browser can log in with Basic auth, the operator
