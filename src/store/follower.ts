@@ -3,7 +3,7 @@ import type { RedisClient } from '../redis/client.ts';
 import {
   type CursorEvent,
   compareStreamIds,
-  parseGlobalEntry,
+  parseGlobalRef,
   parseTimelineEntry,
   type StoreKeys,
   type StreamEntry,
@@ -66,10 +66,13 @@ export class Follower {
     try {
       while (this.again && !this.stopped) {
         this.again = false; // a reconnect during this replay asks for one more
+        let after = this.last;
         for (;;) {
-          const page = await this.readAfter(this.last);
-          for (const entry of page) this.deliver(entry);
-          if (page.length < REPLAY_BATCH || this.stopped) break;
+          const page = await this.readAfter(after);
+          for (const entry of page.events) this.deliver(entry);
+          if (page.read < REPLAY_BATCH || this.stopped) break;
+          // From the last entry read, not the last delivered: a page may skip swept incidents.
+          after = page.lastId;
         }
       }
     } finally {
@@ -82,15 +85,20 @@ export class Follower {
     for (const entry of buffered) this.deliver(entry);
   }
 
-  private async readAfter(after: string): Promise<CursorEvent[]> {
+  /** The events after `after`, how many stream entries were read, and the last entry's id. */
+  private async readAfter(after: string): Promise<{ events: CursorEvent[]; read: number; lastId: string }> {
     const key = this.incidentId === null ? this.keys.events : this.keys.timeline(this.incidentId);
     const start = after === '0' ? '-' : `(${after}`;
     const entries = (await this.redis.xrange(key, start, '+', 'COUNT', REPLAY_BATCH)) as StreamEntry[];
-    if (this.incidentId === null) return entries.map(parseGlobalEntry);
-    return entries.map((entry) => {
-      const event = parseTimelineEntry(entry);
-      return { event, cursor: event.id };
-    });
+    const incidentId = this.incidentId;
+    const events =
+      incidentId === null
+        ? await resolveGlobalEntries(this.redis, this.keys, entries)
+        : entries.map((entry) => {
+            const event = parseTimelineEntry(entry, incidentId);
+            return { event, cursor: event.id };
+          });
+    return { events, read: entries.length, lastId: entries.at(-1)?.[0] ?? after };
   }
 
   private deliver({ event, cursor }: CursorEvent): void {
@@ -109,4 +117,37 @@ export class Follower {
     this.stop();
     this.hub.onFail(err);
   }
+}
+
+/**
+ * The events of global events stream entries, in order, with their global ids as cursors. A
+ * reference is resolved from its incident's timeline, all of a page's in one pipeline (one
+ * `XRANGE timeline tid tid` each); an entry whose incident was swept (timeline gone) is left out.
+ * An entry written before issue 13 carries its event and is read as it is.
+ */
+export async function resolveGlobalEntries(
+  redis: RedisClient,
+  keys: StoreKeys,
+  entries: readonly StreamEntry[],
+): Promise<CursorEvent[]> {
+  const parsed = entries.map(parseGlobalRef);
+  const refs = parsed.flatMap((entry) => (entry.kind === 'ref' ? [entry] : []));
+  const found = new Map<string, TimelineEvent>(); // by global id
+  if (refs.length > 0) {
+    const pipeline = redis.pipeline();
+    for (const ref of refs) pipeline.xrange(keys.timeline(ref.incidentId), ref.timelineId, ref.timelineId);
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error('events stream: the timeline reads were not executed');
+    for (const [i, ref] of refs.entries()) {
+      const [err, reply] = replies[i] ?? [new Error(`events stream: no reply for entry ${ref.globalId}`)];
+      if (err) throw err;
+      const [entry] = reply as StreamEntry[];
+      if (entry) found.set(ref.globalId, parseTimelineEntry(entry, ref.incidentId));
+    }
+  }
+  return parsed.flatMap((entry): CursorEvent[] => {
+    if (entry.kind === 'copy') return [entry.copy];
+    const event = found.get(entry.globalId);
+    return event ? [{ event, cursor: entry.globalId }] : [];
+  });
 }

@@ -235,7 +235,7 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
           ? await redis.xrange(keys.timeline(id), start, '+')
           : await redis.xrange(keys.timeline(id), start, '+', 'COUNT', opts.limit)
       ) as StreamEntry[];
-      return entries.map(parseTimelineEntry);
+      return entries.map((entry) => parseTimelineEntry(entry, id));
     },
 
     list(filter, page) {

@@ -3,8 +3,9 @@ import { ConfigError } from '../errors.ts';
 
 /**
  * How Fireline lays out its data in Redis: key names, the fields of the incident hash, and the
- * entries of the timeline and events streams. Every key starts with the prefix; with a Redis
- * Cluster hash-tag prefix (`{fireline}`) all of them share one slot, so multi-key scripts work.
+ * entries of the timeline and events streams (formats: "streams and the progress channel" below).
+ * Every key starts with the prefix; with a Redis Cluster hash-tag prefix (`{fireline}`) all of them
+ * share one slot, so multi-key scripts work.
  */
 
 /** Default prefix of every Fireline key (and of the progress channel). */
@@ -15,13 +16,16 @@ export interface StoreKeys {
   prefix: string;
   /** Hash: the incident document, one field per scalar, `v:<stepId>` per verdict, `p:<stepId>` per plan step. */
   incident(id: string): string;
-  /** Stream: the incident's timeline, one entry per event. */
+  /** Stream: the incident's timeline, one entry per event (the event JSON without id and incidentId). */
   timeline(id: string): string;
   /** Hash: fingerprint → startsAt of the alerts still firing for the incident (groupBy makes several). */
   firing(id: string): string;
   /** Sorted set of every incident id, scored by creation time (ms). */
   incidents: string;
-  /** Stream of every event of every incident, capped, for "all incidents" live views. */
+  /**
+   * Stream of a reference (incident id, timeline id) to every event of every incident, capped, for
+   * "all incidents" live views; no copy of the event.
+   */
   events: string;
   /** Pub/sub channel carrying each event as it is recorded. */
   progress: string;
@@ -189,11 +193,25 @@ export function decodeIncident(hash: Record<string, string>): Incident | null {
 export const flag = (value: boolean): string => (value ? '1' : '0');
 
 // ── streams and the progress channel ───────────────────────────────────────────────────────
+//
+// Timeline entry (`{p}:incident:{id}:timeline`): one field, `event` = the event JSON without `id`
+// (the entry id) and without `incidentId` (the key names the incident). Entries written before
+// issue 13 also carry `incidentId` in the JSON; they read the same.
+// Global entry (`{p}:events`): a reference only, `iid` = the incident id and `tid` = the timeline
+// id; readers resolve the event from the timeline (`resolveGlobalEntries`, follower.ts) and skip
+// the entries of swept incidents. Entries written before issue 13 carry `tid` and `event` (the
+// whole event JSON, `incidentId` included) instead of `iid`, and are read as they are.
+// Progress message: the whole event with `id` (timeline id) and `globalId`, built by the script.
 
 /** Stream entry field holding the event JSON (without its id). */
 export const EVENT_FIELD = 'event';
 /** Global stream entry field holding the event's timeline stream id. */
 export const TIMELINE_ID_FIELD = 'tid';
+/** Global stream entry field holding the event's incident id. */
+export const INCIDENT_ID_FIELD = 'iid';
+
+/** An event as a timeline entry stores it: no `id` (the entry id), no `incidentId` (the key). */
+export type StoredEvent = Omit<TimelineEvent, 'id' | 'incidentId'>;
 
 /** An event read back from a stream, with the id to resume after. */
 export interface CursorEvent {
@@ -205,24 +223,50 @@ export interface CursorEvent {
 /** What a stream read (XRANGE) returns. */
 export type StreamEntry = [id: string, fields: string[]];
 
+/**
+ * A global events stream entry: a reference to a timeline entry, or (written before issue 13) a
+ * full copy of the event.
+ */
+export type GlobalEntry =
+  | { kind: 'ref'; globalId: string; incidentId: string; timelineId: string }
+  | { kind: 'copy'; globalId: string; copy: CursorEvent };
+
 function fieldOf(fields: string[], name: string): string | undefined {
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
 }
 
-/** The event of a timeline stream entry; its id is the entry id. */
-export function parseTimelineEntry([id, fields]: StreamEntry): TimelineEvent {
+/** The event of a timeline stream entry of `incidentId`; its id is the entry id. */
+export function parseTimelineEntry([id, fields]: StreamEntry, incidentId: string): TimelineEvent {
   const body = fieldOf(fields, EVENT_FIELD);
   if (body === undefined) throw new Error(`timeline entry ${id} has no '${EVENT_FIELD}' field`);
-  return { id, ...(JSON.parse(body) as Omit<TimelineEvent, 'id'>) };
+  // `incidentId` second, as the events always had it; an older entry's own copy is the same value.
+  return { id, incidentId, ...(JSON.parse(body) as StoredEvent) };
 }
 
-/** The event of a global stream entry: its id is the timeline id, the cursor the global id. */
+/** What a global stream entry holds: a reference to resolve, or an older entry's own copy. */
+export function parseGlobalRef(entry: StreamEntry): GlobalEntry {
+  const [globalId, fields] = entry;
+  const incidentId = fieldOf(fields, INCIDENT_ID_FIELD);
+  const timelineId = fieldOf(fields, TIMELINE_ID_FIELD);
+  if (incidentId !== undefined && timelineId !== undefined) {
+    return { kind: 'ref', globalId, incidentId, timelineId };
+  }
+  return { kind: 'copy', globalId, copy: parseGlobalEntry(entry) };
+}
+
+/**
+ * The event of a global stream entry written before issue 13, which holds a copy of it: its id is
+ * the timeline id, the cursor the global id. A current entry holds only a reference: read it with
+ * `resolveGlobalEntries` (follower.ts).
+ */
 export function parseGlobalEntry([globalId, fields]: StreamEntry): CursorEvent {
   const body = fieldOf(fields, EVENT_FIELD);
   const id = fieldOf(fields, TIMELINE_ID_FIELD);
   if (body === undefined || id === undefined) {
-    throw new Error(`events entry ${globalId} lacks '${EVENT_FIELD}' or '${TIMELINE_ID_FIELD}'`);
+    const hint =
+      fieldOf(fields, INCIDENT_ID_FIELD) === undefined ? '' : ' (a reference: resolve it from the timeline)';
+    throw new Error(`events entry ${globalId} lacks '${EVENT_FIELD}' or '${TIMELINE_ID_FIELD}'${hint}`);
   }
   return { event: { id, ...(JSON.parse(body) as Omit<TimelineEvent, 'id'>) }, cursor: globalId };
 }

@@ -1,7 +1,7 @@
 import type { TimelineEvent } from '../engine/types.ts';
 import { NotFoundError } from '../errors.ts';
 import type { RedisClient } from '../redis/client.ts';
-import type { StoreKeys } from './keys.ts';
+import type { StoredEvent, StoreKeys } from './keys.ts';
 import { type LuaScript, runScript } from './scripts.ts';
 
 /** An event to record: the store adds `id` (timeline stream id), `incidentId` and, by default, `at`. */
@@ -47,13 +47,8 @@ export function createRecorder({ redis, keys, now, eventsMaxLen }: RecordDeps): 
     at = now(),
   ): Promise<{ reply: string[]; event: TimelineEvent | null; at: Date }> {
     const { type, actor, message, data } = newEvent;
-    const body: Omit<TimelineEvent, 'id'> = {
-      incidentId: id,
-      type,
-      at: newEvent.at ?? at.toISOString(),
-      actor,
-      message,
-    };
+    // Stored without `incidentId`: the timeline's key names the incident (keys.ts, "streams").
+    const body: StoredEvent = { type, at: newEvent.at ?? at.toISOString(), actor, message };
     if (data !== undefined) body.data = data;
     const reply = (await runScript(
       redis,
@@ -61,7 +56,7 @@ export function createRecorder({ redis, keys, now, eventsMaxLen }: RecordDeps): 
       [keys.incident(id), keys.timeline(id), keys.events, ...extraKeys],
       [id, JSON.stringify(body), eventsMaxLen, keys.progress, at.toISOString(), ...extraArgs],
     )) as string[];
-    const event = reply[0] === 'ok' ? { id: reply[1]!, ...body } : null;
+    const event = reply[0] === 'ok' ? { id: reply[1]!, incidentId: id, ...body } : null;
     return { reply, event, at };
   }
 

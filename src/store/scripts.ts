@@ -3,9 +3,11 @@ import type { RedisClient } from '../redis/client.ts';
 
 /**
  * The store's Lua scripts. Each one changes an incident and records the event that describes the
- * change in one atomic step: XADD to the incident's timeline, XADD to the global events stream,
- * PUBLISH on the progress channel, and `updatedAt`. Scripts reply `{code, …}` where code is `ok`,
- * `missing` (no such incident), `conflict` (a compare-and-set did not match) or `exists`/`same`.
+ * change in one atomic step: XADD of the event to the incident's timeline, XADD of a reference to
+ * it to the global events stream, PUBLISH of the full event on the progress channel, and
+ * `updatedAt` (the entry formats: `keys.ts`, "streams and the progress channel"). Scripts reply
+ * `{code, …}` where code is `ok`, `missing` (no such incident), `conflict` (a compare-and-set did
+ * not match) or `exists`/`same`.
  *
  * Index keys that depend on stored values (the current status, the service) are built inside the
  * script from the prefix with the patterns of `keys.ts`; with a hash-tag prefix they live in the
@@ -22,14 +24,21 @@ export interface LuaScript {
 /**
  * Shared by every script that records an event.
  * KEYS: 1 incident hash, 2 timeline stream, 3 global events stream.
- * ARGV: 1 incident id, 2 event JSON without id (an object, starting with `{`), 3 events MAXLEN,
- * 4 progress channel, 5 now (ISO); script arguments start at 6.
+ * ARGV: 1 incident id, 2 event JSON without `id` and `incidentId` (an object, starting with `{`),
+ * 3 events MAXLEN, 4 progress channel, 5 now (ISO); script arguments start at 6.
+ * The timeline entry is `event` = ARGV[2] (its key names the incident); the global entry only
+ * `iid` = the incident id and `tid` = the timeline id (readers resolve the event from the
+ * timeline); the message is the whole event, `{"id":tid,"globalId":gid,"incidentId":…,…}`, so a
+ * live follower needs no read.
  */
 const EMIT = `
 local function emit()
   local tid = redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
-  local gid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'tid', tid, 'event', ARGV[2])
-  redis.call('PUBLISH', ARGV[4], '{"id":"' .. tid .. '","globalId":"' .. gid .. '",' .. string.sub(ARGV[2], 2))
+  local gid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'iid', ARGV[1], 'tid', tid)
+  local rest = string.sub(ARGV[2], 2)
+  if rest ~= '}' then rest = ',' .. rest end
+  redis.call('PUBLISH', ARGV[4],
+    '{"id":"' .. tid .. '","globalId":"' .. gid .. '","incidentId":' .. cjson.encode(ARGV[1]) .. rest)
   redis.call('HSET', KEYS[1], 'updatedAt', ARGV[5])
   return {'ok', tid, gid}
 end

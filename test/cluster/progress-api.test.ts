@@ -7,8 +7,9 @@ import { eventRoutes } from '../../src/producer/routes/events.ts';
 import { healthRoutes } from '../../src/producer/routes/health.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
 import { createRedis } from '../../src/redis/client.ts';
+import { resolveGlobalEntries } from '../../src/store/follower.ts';
 import { createIncidentStore } from '../../src/store/incident-store.ts';
-import { parseGlobalEntry, type StreamEntry, storeKeys } from '../../src/store/keys.ts';
+import { type StreamEntry, storeKeys } from '../../src/store/keys.ts';
 import { actionMarker, apiRunbook, call } from '../helpers/api.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS } from '../helpers/pipeline.ts';
@@ -96,9 +97,11 @@ describe('progress channel and API on a Redis Cluster', () => {
     await one.waitForCount(expected.length);
     expect(one.cursors).toEqual(expected);
     expect(stillWriting, 'the followers joined while the writers were still appending').toBe(true);
-    const expectedAll = (
-      (await p.deps.redis.xrange(keys.events, `(${globalFrom}`, '+')) as StreamEntry[]
-    ).map(parseGlobalEntry);
+    const expectedAll = await resolveGlobalEntries(
+      p.deps.redis,
+      keys,
+      (await p.deps.redis.xrange(keys.events, `(${globalFrom}`, '+')) as StreamEntry[],
+    );
     await all.waitForCount(expectedAll.length);
     expect(all.cursors).toEqual(expectedAll.map((e) => e.cursor));
     expect(all.events.map((e) => e.event)).toEqual(expectedAll.map((e) => e.event));

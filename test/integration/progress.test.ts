@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { InvalidOperationError } from '../../src/errors.ts';
+import { resolveGlobalEntries } from '../../src/store/follower.ts';
 import { createIncidentStore, type IncidentStore, type NewEvent } from '../../src/store/incident-store.ts';
-import { parseGlobalEntry, type StreamEntry, storeKeys } from '../../src/store/keys.ts';
+import { type StreamEntry, storeKeys } from '../../src/store/keys.ts';
 import { createProgressHub, type FollowHandle, follow, type ProgressHub } from '../../src/store/progress.ts';
 import { EventCollector, makeIncident, redisClients } from '../helpers/store-fixtures.ts';
 
@@ -124,8 +125,10 @@ describe('follow all incidents', () => {
     track(await follow(deps(), null, from, collector.onEvent));
     await writing;
 
-    const expected = ((await redis.xrange(keys.events, `(${from}`, '+')) as StreamEntry[]).map(
-      parseGlobalEntry,
+    const expected = await resolveGlobalEntries(
+      redis,
+      keys,
+      (await redis.xrange(keys.events, `(${from}`, '+')) as StreamEntry[],
     );
     expect(expected.length).toBe(3 + 30 - 16 + 180);
     await collector.waitForCount(expected.length);
@@ -141,7 +144,9 @@ describe('follow all incidents', () => {
     const event = await store.appendEvent(id, { ...ev('hello'), data: { empty: [], n: 1 } });
     const [global] = (await redis.xrevrange(storeKeys(prefix).events, '+', '-', 'COUNT', 1)) as StreamEntry[];
     expect(JSON.parse(await message)).toEqual({ ...event, globalId: global![0] });
-    expect(parseGlobalEntry(global!).event).toEqual(event);
+    expect(await resolveGlobalEntries(redis, storeKeys(prefix), [global!])).toEqual([
+      { event, cursor: global![0] },
+    ]);
   });
 });
 
