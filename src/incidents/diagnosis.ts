@@ -2,7 +2,7 @@ import type { CompiledRunbook } from '../engine/compile.ts';
 import { errorVerdict, judge } from '../engine/judge.ts';
 import type { DiagnosticStep } from '../engine/runbook-schema.ts';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
-import type { Incident, Verdict } from '../engine/types.ts';
+import type { Incident, IncidentStatus, Verdict } from '../engine/types.ts';
 import { AdapterError, InvariantError } from '../errors.ts';
 import { type JobData, jobIds } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -15,9 +15,11 @@ import { scheduleEscalation } from './escalation.ts';
 
 /**
  * Starts the diagnosis of an opened incident: status `diagnosing`, the flow, the escalation timer
- * and the "opened" notification. Safe to run again after a crash: the flow is added only when its
- * parent does not exist yet (BullMQ would otherwise add the children again), and every other job
- * id is deterministic.
+ * and the "opened" notification. Safe to run again (a stalled or retried trigger job): the flow is
+ * added only while the diagnosis has not happened (addFlowOnce), the escalation timer only while
+ * it has not been started (scheduleEscalation), and the notification has a deterministic id — so
+ * a re-run that crashed before adding them adds them, and one after them adds nothing, except the
+ * "opened" notification once its completed job was removed: that one is at-least-once.
  */
 export async function startDiagnosis(deps: PipelineDeps, incidentId: string) {
   const incident = await deps.store.get(incidentId);
@@ -25,32 +27,66 @@ export async function startDiagnosis(deps: PipelineDeps, incidentId: string) {
   const compiled = deps.catalog.require(incident.runbookId);
   const { runbook } = compiled;
   // Status first: fast diagnostics may finish before this job does, and the decision worker
-  // moves the incident on from `diagnosing`.
-  await deps.store.setStatus(incidentId, ['triggered'], 'diagnosing', {
+  // moves the incident on from `diagnosing`. When this run moved it, no earlier run got past this
+  // point: nothing below exists yet and nothing needs looking up (the usual case, and the fastest).
+  const moved = await deps.store.setStatus(incidentId, ['triggered'], 'diagnosing', {
     type: 'incident.status',
     actor: 'system',
     message: `Running ${runbook.diagnostics.length} diagnostics in parallel`,
     data: { from: 'triggered', to: 'diagnosing', diagnostics: runbook.diagnostics.map((d) => d.id) },
   });
-  const existing = await deps.queues.byName.decisions.getJob(jobIds.evaluate(incidentId));
-  if (!existing) {
-    await deps.queues.addFlow(
-      { name: 'evaluate', data: { incidentId, runbookId: runbook.id }, jobId: jobIds.evaluate(incidentId) },
-      diagnoseJobs(incident, compiled),
-    );
-    deps.logger.info(
-      { incidentId, runbookId: runbook.id, diagnostics: runbook.diagnostics.length },
-      'diagnostic flow added',
-    );
-  }
-  await scheduleEscalation(deps, incident, compiled);
+  const firstRun = moved.ok;
+  const flow = firstRun
+    ? await addFlow(deps, incident, compiled)
+    : await addFlowOnce(deps, incident, compiled);
+  await scheduleEscalation(deps, incident, compiled, firstRun);
   const channel = runbook.escalation.primary;
   await deps.queues.add(
     'notify',
     { incidentId, kind: 'opened', channel },
     { jobId: jobIds.notify(incidentId, 'opened', channel) },
   );
-  return { flow: existing ? 'existed' : 'added' };
+  return { flow };
+}
+
+/** While the incident is in these, its diagnosis has not been decided: a missing flow is added. */
+const UNDIAGNOSED: readonly IncidentStatus[] = ['triggered', 'diagnosing'];
+
+/**
+ * Adds the incident's diagnostic flow unless it was added before: `existed` while its `evaluate`
+ * parent is in the queue (BullMQ would otherwise add the children again), `over` once the
+ * incident is past `diagnosing` (diagnosed and on, or resolved) — the parent may be gone by then,
+ * removed with the other completed jobs (src/queues/catalog.ts) — and `added` otherwise. The job
+ * is looked up before the status is read: `evaluate` moves the incident on before it completes,
+ * so when the job is missing, a status read after that is the one the diagnosis left.
+ */
+async function addFlowOnce(
+  deps: PipelineDeps,
+  incident: Incident,
+  compiled: CompiledRunbook,
+): Promise<'added' | 'existed' | 'over'> {
+  if (await deps.queues.byName.decisions.getJob(jobIds.evaluate(incident.id))) return 'existed';
+  const current = await deps.store.get(incident.id);
+  if (!current || !UNDIAGNOSED.includes(current.status)) return 'over';
+  return addFlow(deps, incident, compiled);
+}
+
+/** Adds the incident's diagnostic flow: the `evaluate` parent and one `diagnose` child per step. */
+async function addFlow(deps: PipelineDeps, incident: Incident, compiled: CompiledRunbook): Promise<'added'> {
+  const { runbook } = compiled;
+  await deps.queues.addFlow(
+    {
+      name: 'evaluate',
+      data: { incidentId: incident.id, runbookId: runbook.id },
+      jobId: jobIds.evaluate(incident.id),
+    },
+    diagnoseJobs(incident, compiled),
+  );
+  deps.logger.info(
+    { incidentId: incident.id, runbookId: runbook.id, diagnostics: runbook.diagnostics.length },
+    'diagnostic flow added',
+  );
+  return 'added';
 }
 
 /** One `diagnose` job per diagnostic, its config rendered for this incident's alert. */

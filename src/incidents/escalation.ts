@@ -9,15 +9,30 @@ import type { PipelineDeps } from './deps.ts';
  * escalation channel when it fires or when automation hands the incident to a human.
  */
 
-/** Starts the incident's escalation timer once (unless a responder already has it). */
+/**
+ * Starts the incident's escalation timer once, unless it is no longer needed. On the diagnosis's
+ * first run (`firstRun`: it moved the incident to `diagnosing`, so no run before it got this far)
+ * the timer is simply added, unless `incident` (read by that run) is acknowledged or escalated.
+ * On a re-run: not while its job is in the queue, and not once it has fired (the incident is
+ * escalated then) or was cancelled (acknowledged, resolved) — its job may be gone by then,
+ * removed with the other completed jobs (src/queues/catalog.ts). The job is looked up before the incident is read: the
+ * timer marks the incident escalated before it completes, so when the job is missing, a read after
+ * that is current.
+ */
 export async function scheduleEscalation(
   deps: PipelineDeps,
   incident: Incident,
   compiled: CompiledRunbook,
+  firstRun: boolean,
 ): Promise<void> {
   const { escalation } = compiled.runbook;
-  const timer = await deps.queues.byName.notifications.getJob(jobIds.escalate(incident.id));
-  if (timer || incident.acknowledged) return;
+  if (firstRun) {
+    if (incident.acknowledged || incident.escalated) return;
+  } else {
+    if (await deps.queues.byName.notifications.getJob(jobIds.escalate(incident.id))) return;
+    const current = await deps.store.get(incident.id);
+    if (!current || current.escalated || current.acknowledged || current.status === 'resolved') return;
+  }
   const escalateAfterMs = escalation.escalateAfterMinutes * 60_000;
   await deps.queues.add(
     'escalate',

@@ -20,18 +20,28 @@ export const QUEUES = {
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const QUEUE_NAMES: readonly QueueName[] = Object.values(QUEUES);
 
-/** Finished jobs are kept briefly for Bull Board and debugging, bounded in count. */
-const KEPT: JobsOptions = {
-  removeOnComplete: { age: 24 * 3600, count: 1000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
-};
+/** Failed jobs are what someone looks into: a week, at most 5,000 per queue. */
+const FAILED_KEPT: JobsOptions = { removeOnFail: { age: 7 * 24 * 3600, count: 5000 } };
+/**
+ * Completed jobs: an hour, at most 100 per queue. A completed job is a copy of what its incident
+ * record already holds (verdicts, decision, timeline) and nobody reads it but Bull Board, for a
+ * glance at recent work (issue 13, Redis memory per incident). No Fireline code depends on a
+ * completed job still existing: a re-run is guarded by the incident's state
+ * (src/incidents/diagnosis.ts, src/incidents/escalation.ts), not by the job. This table is the one
+ * place that sets removal.
+ */
+const KEPT: JobsOptions = { removeOnComplete: { age: 3600, count: 100 }, ...FAILED_KEPT };
+/** Completed remediations are rare and an audit aid: a day, at most 1,000. */
+const AUDITED: JobsOptions = { removeOnComplete: { age: 24 * 3600, count: 1000 }, ...FAILED_KEPT };
 /** Infrastructure faults (Redis blips, a worker lost) are retried with backoff. */
 const RETRIED: JobsOptions = { attempts: 3, backoff: { type: 'exponential', delay: 1000 } };
 
 /** The policy of most jobs, and the queues' defaults for anything added outside the catalog. */
 export const DEFAULT_JOB_OPTIONS: JobsOptions = { ...RETRIED, ...KEPT };
 /** An action that is not idempotent runs at most once: no retry (src/incidents/remediation.ts). */
-const ONCE: JobsOptions = { attempts: 1, ...KEPT };
+const ONCE: JobsOptions = { attempts: 1, ...AUDITED };
+/** An idempotent action is retried like the other jobs, and kept like a remediation. */
+const RETRIED_REMEDIATION: JobsOptions = { ...RETRIED, ...AUDITED };
 
 const IncidentRef = { incidentId: z.string().min(1) };
 
@@ -83,7 +93,7 @@ export const JOBS = {
     queue: QUEUES.remediations,
     schema: z.object({ ...IncidentRef, runbookId: z.string(), stepId: z.string() }),
     policy: ONCE,
-    retryablePolicy: DEFAULT_JOB_OPTIONS,
+    retryablePolicy: RETRIED_REMEDIATION,
   },
   /** One notification to one channel. */
   notify: {
@@ -133,7 +143,11 @@ export function parseJob<N extends JobName>(name: N, job: Job): JobData<N> {
   return parsed.data as JobData<N>;
 }
 
-/** Deterministic job ids (no ':' and never all digits, per BullMQ) so re-adding is a no-op. */
+/**
+ * Deterministic job ids (no ':' and never all digits, per BullMQ): re-adding a job is a no-op
+ * while it exists (waiting, delayed, active, or kept after it finished). Once a finished job is
+ * removed, the same id adds it again, so what must happen once is guarded by the incident's state.
+ */
 export const jobIds = {
   trigger: (incidentId: string) => `${incidentId}-trigger`,
   diagnose: (incidentId: string, stepId: string) => `${incidentId}-diag-${stepId}`,
