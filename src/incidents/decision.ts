@@ -59,14 +59,16 @@ export async function decideIncident(
   incidentId: string,
   readChildren: () => Promise<ChildResults>,
 ) {
-  const incident = await deps.store.get(incidentId);
+  // The children's results are read beside the incident, not after it: one round trip less
+  // between the last verdict and the decision (a re-run that finds the decision made wastes it).
+  const [incident, children] = await Promise.all([deps.store.get(incidentId), readChildren()]);
   if (!incident) return { skipped: 'gone' };
   const compiled = deps.catalog.require(incident.runbookId);
   if (incident.decision) {
     await dispatchPlan(deps, incident, compiled);
     return { decision: 'existed' };
   }
-  const verdicts = await collectVerdicts(deps, incident, compiled, await readChildren());
+  const verdicts = await collectVerdicts(deps, incident, compiled, children);
   const decision = decide(compiled, {
     verdicts,
     alert: incident.alert,
@@ -81,25 +83,34 @@ export async function decideIncident(
   const ctx = templateContext(incident.alert, { ...incident, runbookId: incident.runbookId });
   const plan = renderPlanActions(compiled.runbook, planRemediations(compiled.runbook, decision), ctx);
   const overall = overallStatus(Object.values(verdicts));
-  const moved = await deps.store.setStatus(incidentId, ['triggered', 'diagnosing'], 'diagnosed', {
-    type: 'incident.status',
-    actor: 'system',
-    message: `Diagnosed: overall ${overall}`,
-    data: { from: incident.status, to: 'diagnosed', overall },
-  });
   const held = decision.rationale.filter((r) => r.matched).map((r) => r.description || r.condition);
-  await deps.store.setDecision(incidentId, decision, overall, plan, {
-    type: 'decision.made',
-    actor: 'system',
-    message: held.length
-      ? `Decided: ${held.join('; ')} → ${decision.remediations.join(', ') || 'no remediation'}`
-      : 'No rule matched: nothing to remediate',
-    data: { remediations: decision.remediations, overall },
-  });
+  // One round trip: `diagnosed` (when still diagnosing) and the decision with its plan.
+  const { before } = await deps.store.setDecision(
+    incidentId,
+    decision,
+    overall,
+    plan,
+    {
+      type: 'decision.made',
+      actor: 'system',
+      message: held.length
+        ? `Decided: ${held.join('; ')} → ${decision.remediations.join(', ') || 'no remediation'}`
+        : 'No rule matched: nothing to remediate',
+      data: { remediations: decision.remediations, overall },
+    },
+    {
+      type: 'incident.status',
+      actor: 'system',
+      message: `Diagnosed: overall ${overall}`,
+      data: { from: incident.status, to: 'diagnosed', overall },
+    },
+  );
   // Resolved while diagnosing: the evidence is kept, nothing is started.
-  if (!moved.ok && moved.current === 'resolved') return { decision: 'recorded', dispatched: false };
-  const updated = await deps.store.get(incidentId);
-  if (updated) await dispatchPlan(deps, updated, compiled);
+  if (before === 'resolved') return { decision: 'recorded', dispatched: false };
+  // The plan was written just now and nothing else moves its steps before it is dispatched:
+  // the incident as this job knows it is current enough to dispatch without reading it back.
+  const status = before === 'triggered' || before === 'diagnosing' ? 'diagnosed' : before;
+  await dispatchPlan(deps, { ...incident, status, decision, overall, plan }, compiled);
   return { decision: 'made', remediations: decision.remediations };
 }
 

@@ -22,8 +22,17 @@ import {
   verdictField,
 } from './keys.ts';
 import { type IncidentFilter, listIncidents, type PageRequest } from './list.ts';
-import { createRecorder, type NewEvent } from './record.ts';
-import { OPEN, runScript, SET_FIELDS, SET_FLAG, SET_STATUS, STOP_FIRING, UPDATE_STEP } from './scripts.ts';
+import { createRecorder, type NewEvent, storedEvent } from './record.ts';
+import {
+  OPEN,
+  runScript,
+  SET_DECISION,
+  SET_FIELDS,
+  SET_FLAG,
+  SET_STATUS,
+  STOP_FIRING,
+  UPDATE_STEP,
+} from './scripts.ts';
 import { sweepResolved } from './sweep.ts';
 
 export type { IncidentFilter, PageRequest } from './list.ts';
@@ -72,14 +81,20 @@ export interface IncidentStore {
   ): Promise<{ ok: true; event: TimelineEvent } | { ok: false; current: IncidentStatus | null }>;
   /** Stores one verdict (field `v:<stepId>`) with its event. Throws NotFoundError. */
   setVerdict(id: string, verdict: Verdict, event: NewEvent): Promise<TimelineEvent>;
-  /** Stores the decision, the overall verdict and the plan (replacing any earlier plan). */
+  /**
+   * Stores the decision, the overall verdict and the plan (replacing any earlier plan) with its
+   * event, in one round trip; with `diagnosed`, first moves the incident from `triggered` or
+   * `diagnosing` to `diagnosed` with that event (when it is in neither, it stays). Replies the
+   * events recorded and the status the incident had before. Throws NotFoundError.
+   */
   setDecision(
     id: string,
     decision: Decision,
     overall: VerdictStatus,
     plan: PlanStep[],
     event: NewEvent,
-  ): Promise<TimelineEvent>;
+    diagnosed?: NewEvent,
+  ): Promise<{ event: TimelineEvent; diagnosed: TimelineEvent | null; before: IncidentStatus }>;
   /**
    * Compare-and-set of one plan step's state (`from: null` skips the check) and merge of `patch`,
    * with its event. `current` is null when the incident or the step does not exist.
@@ -189,12 +204,25 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
     },
 
     setVerdict(id, verdict, event) {
-      return mustRecord(SET_FIELDS, id, event, ['0', verdictField(verdict.stepId), JSON.stringify(verdict)]);
+      return mustRecord(SET_FIELDS, id, event, [verdictField(verdict.stepId), JSON.stringify(verdict)]);
     },
 
-    setDecision(id, decision, overall, plan, event) {
+    async setDecision(id, decision, overall, plan, event, diagnosed) {
+      const at = now();
       const fields = ['decision', JSON.stringify(decision), 'overall', overall, ...encodePlan(plan)];
-      return mustRecord(SET_FIELDS, id, event, ['1', ...fields]);
+      const status = diagnosed ? storedEvent(diagnosed, at) : null;
+      const { reply, event: recorded } = await record(
+        SET_DECISION,
+        id,
+        event,
+        [keys.incidents],
+        [keys.prefix, status ? JSON.stringify(status) : '', at.getTime(), ...fields],
+        at,
+      );
+      if (reply[0] === 'missing') throw new NotFoundError(`incident ${id}`);
+      if (!recorded) throw new Error(`unexpected store reply ${reply[0]} for incident ${id}`);
+      const moved = status && reply[4] ? { id: reply[4], incidentId: id, ...status } : null;
+      return { event: recorded, diagnosed: moved, before: reply[3] as IncidentStatus };
     },
 
     async updatePlanStep(id, stepId, from, patch, event) {
@@ -225,7 +253,7 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
     },
 
     appendEvent(id, event) {
-      return mustRecord(SET_FIELDS, id, event, ['0']);
+      return mustRecord(SET_FIELDS, id, event, []);
     },
 
     async timeline(id, opts = {}) {

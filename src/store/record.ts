@@ -36,6 +36,17 @@ export interface Recorder {
   ): Promise<TimelineEvent>;
 }
 
+/**
+ * An event as the timeline stores it: without `incidentId` (the timeline's key names the incident,
+ * keys.ts "streams"), `at` defaulting to the time of the change.
+ */
+export function storedEvent(newEvent: NewEvent, at: Date): StoredEvent {
+  const { type, actor, message, data } = newEvent;
+  const body: StoredEvent = { type, at: newEvent.at ?? at.toISOString(), actor, message };
+  if (data !== undefined) body.data = data;
+  return body;
+}
+
 /** The recording helpers on `deps`. */
 export function createRecorder({ redis, keys, now, eventsMaxLen }: RecordDeps): Recorder {
   async function record(
@@ -46,10 +57,7 @@ export function createRecorder({ redis, keys, now, eventsMaxLen }: RecordDeps): 
     extraArgs: (string | number)[],
     at = now(),
   ): Promise<{ reply: string[]; event: TimelineEvent | null; at: Date }> {
-    const { type, actor, message, data } = newEvent;
-    // Stored without `incidentId`: the timeline's key names the incident (keys.ts, "streams").
-    const body: StoredEvent = { type, at: newEvent.at ?? at.toISOString(), actor, message };
-    if (data !== undefined) body.data = data;
+    const body = storedEvent(newEvent, at);
     const reply = (await runScript(
       redis,
       script,

@@ -22,7 +22,8 @@ export interface LuaScript {
 }
 
 /**
- * Shared by every script that records an event.
+ * Shared by every script that records an event: `emit()` records ARGV[2], `emit(json)` another
+ * event of the same change (a script that records two events, like SET_DECISION).
  * KEYS: 1 incident hash, 2 timeline stream, 3 global events stream.
  * ARGV: 1 incident id, 2 event JSON without `id` and `incidentId` (an object, starting with `{`),
  * 3 events MAXLEN, 4 progress channel, 5 now (ISO); script arguments start at 6.
@@ -32,10 +33,11 @@ export interface LuaScript {
  * live follower needs no read.
  */
 const EMIT = `
-local function emit()
-  local tid = redis.call('XADD', KEYS[2], '*', 'event', ARGV[2])
+local function emit(json)
+  json = json or ARGV[2]
+  local tid = redis.call('XADD', KEYS[2], '*', 'event', json)
   local gid = redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', 'iid', ARGV[1], 'tid', tid)
-  local rest = string.sub(ARGV[2], 2)
+  local rest = string.sub(json, 2)
   if rest ~= '}' then rest = ',' .. rest end
   redis.call('PUBLISH', ARGV[4],
     '{"id":"' .. tid .. '","globalId":"' .. gid .. '","incidentId":' .. cjson.encode(ARGV[1]) .. rest)
@@ -118,20 +120,42 @@ return emit()
 `);
 
 /**
- * Set hash fields of an existing incident (a verdict, the decision, …) and record the event.
- * ARGV: 6 '1' to replace the plan (drop the fields of the old plan's steps first) or '0',
- * 7… fields and values.
+ * Set hash fields of an existing incident (a verdict, …) and record the event.
+ * ARGV: 6… fields and values.
  */
 export const SET_FIELDS = lua(`
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-if ARGV[6] == '1' then
-  local old = redis.call('HGET', KEYS[1], 'planOrder')
-  if old then
-    for _, stepId in ipairs(cjson.decode(old)) do redis.call('HDEL', KEYS[1], 'p:' .. stepId) end
-  end
-end
-if #ARGV >= 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
+if #ARGV >= 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 6)) end
 return emit()
+`);
+
+/**
+ * The decision of an incident, in one round trip: moves the status from `triggered`/`diagnosing`
+ * to `diagnosed` when it is in one of them (with its event, ARGV[7], whose `from` the caller
+ * filled with the status it read), then replaces the plan and sets the decision fields, recorded
+ * by the `decision.made` event (ARGV[2]). KEYS: 4 incidents. ARGV: 6 prefix, 7 status event JSON
+ * or '' for none, 8 now ms, 9… fields and values.
+ * Replies `{'ok', tid, gid, status before, statusTid or '', statusGid or ''}`.
+ */
+export const SET_DECISION = lua(`
+local cur = redis.call('HGET', KEYS[1], 'status')
+if not cur then return {'missing'} end
+local moved = {'', ''}
+if ARGV[7] ~= '' and (cur == 'triggered' or cur == 'diagnosing') then
+  local created = redis.call('ZSCORE', KEYS[4], ARGV[1]) or ARGV[8]
+  redis.call('HSET', KEYS[1], 'status', 'diagnosed')
+  redis.call('ZREM', ARGV[6] .. ':index:status:' .. cur, ARGV[1])
+  redis.call('ZADD', ARGV[6] .. ':index:status:diagnosed', created, ARGV[1])
+  local r = emit(ARGV[7])
+  moved = {r[2], r[3]}
+end
+local old = redis.call('HGET', KEYS[1], 'planOrder')
+if old then
+  for _, stepId in ipairs(cjson.decode(old)) do redis.call('HDEL', KEYS[1], 'p:' .. stepId) end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 9))
+local reply = emit()
+return {'ok', reply[2], reply[3], cur, moved[1], moved[2]}
 `);
 
 /**

@@ -155,6 +155,79 @@ describe('concurrent field updates', () => {
   });
 });
 
+describe('setDecision', () => {
+  const decision = { remediations: ['restart'], rationale: [], otherwiseApplied: false };
+
+  it('moves a diagnosing incident to diagnosed and records the decision, both events in one call', async () => {
+    const inc = makeIncident({ status: 'diagnosing' });
+    await store.openIncident(inc, ev('opened', 'incident.opened'));
+    const result = await store.setDecision(
+      inc.id,
+      decision,
+      'critical',
+      [step('restart')],
+      ev('decided', 'decision.made'),
+      ev('diagnosed', 'incident.status'),
+    );
+    expect(result.before).toBe('diagnosing');
+    expect(result.diagnosed).toMatchObject({ type: 'incident.status', incidentId: inc.id });
+    expect((await store.timeline(inc.id)).map((e) => [e.id, e.type])).toEqual([
+      [expect.any(String), 'incident.opened'],
+      [result.diagnosed!.id, 'incident.status'],
+      [result.event.id, 'decision.made'],
+    ]);
+    const stored = await store.get(inc.id);
+    expect(stored).toMatchObject({
+      status: 'diagnosed',
+      overall: 'critical',
+      decision,
+      plan: [step('restart')],
+    });
+    const k = storeKeys(prefix);
+    expect(await redis.zscore(k.byStatus('diagnosing'), inc.id)).toBeNull();
+    expect(await redis.zscore(k.byStatus('diagnosed'), inc.id)).not.toBeNull();
+  });
+
+  it('leaves a resolved incident resolved: the decision is kept, no status event', async () => {
+    const inc = makeIncident({ status: 'diagnosing' });
+    await store.openIncident(inc, ev('opened', 'incident.opened'));
+    await store.setStatus(inc.id, ['diagnosing'], 'resolved', ev('resolved', 'incident.status'));
+    const result = await store.setDecision(
+      inc.id,
+      decision,
+      'healthy',
+      [step('restart')],
+      ev('decided', 'decision.made'),
+      ev('diagnosed', 'incident.status'),
+    );
+    expect(result).toMatchObject({ before: 'resolved', diagnosed: null });
+    expect((await store.get(inc.id))?.status).toBe('resolved');
+    expect((await store.timeline(inc.id)).map((e) => e.type)).toEqual([
+      'incident.opened',
+      'incident.status',
+      'decision.made',
+    ]);
+  });
+
+  it('replaces an earlier plan and throws NotFoundError for an unknown incident', async () => {
+    const inc = makeIncident({ status: 'diagnosing' });
+    await store.openIncident(inc, ev('opened', 'incident.opened'));
+    await store.setDecision(
+      inc.id,
+      decision,
+      'critical',
+      [step('a'), step('b')],
+      ev('first', 'decision.made'),
+    );
+    await store.setDecision(inc.id, decision, 'critical', [step('c')], ev('second', 'decision.made'));
+    expect((await store.get(inc.id))?.plan).toEqual([step('c')]);
+    expect(await redis.hexists(storeKeys(prefix).incident(inc.id), 'p:a')).toBe(0);
+    await expect(
+      store.setDecision('inc-none', decision, 'critical', [], ev('x', 'decision.made')),
+    ).rejects.toThrow(NotFoundError);
+  });
+});
+
 describe('updatePlanStep', () => {
   it('approves once: the second approval sees the step already approved', async () => {
     const inc = makeIncident({
