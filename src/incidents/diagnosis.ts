@@ -160,15 +160,20 @@ export async function diagnoseStep(
   const compiled = deps.catalog.require(data.runbookId);
   const step = compiled.runbook.diagnostics.find((d) => d.id === data.stepId);
   if (!step) throw new InvariantError(`runbook ${data.runbookId} has no diagnostic '${data.stepId}'`);
-  await deps.store.appendEvent(data.incidentId, {
+  // The check does not wait for its `started` event to be written: the two run side by side, and
+  // the verdict is written only after the event, so the timeline keeps started before finished.
+  const started = deps.store.appendEvent(data.incidentId, {
     type: 'diagnostic.started',
     actor: 'system',
     message: `${step.name}: running`,
     data: { stepId: step.id, type: step.type, attempt },
   });
-  const verdict = data.renderError
-    ? errorVerdict(step.id, `template: ${data.renderError}`, 0)
-    : await runDiagnostic(deps, compiled, step, data.config, signal);
+  const [, verdict] = await Promise.all([
+    started,
+    data.renderError
+      ? errorVerdict(step.id, `template: ${data.renderError}`, 0)
+      : runDiagnostic(deps, compiled, step, data.config, signal),
+  ]);
   await deps.store.setVerdict(data.incidentId, verdict, {
     type: 'diagnostic.finished',
     actor: 'system',
