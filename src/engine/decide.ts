@@ -1,6 +1,6 @@
 import type { CompiledRunbook } from './compile.ts';
 import type { CompiledExpression, ReadPath } from './expressions.ts';
-import { evaluateBool, formatPath, readPath } from './expressions.ts';
+import { evaluateBoolAt, formatPath, internKey, readPath } from './expressions.ts';
 import type { DecisionRule, Runbook } from './runbook-schema.ts';
 import type { Alert, Decision, PlanStep, RuleRationale, Verdict } from './types.ts';
 
@@ -23,11 +23,14 @@ const MISSING_VERDICT = Object.freeze({ status: 'error', facts: Object.freeze({}
 interface Accessor {
   readonly key: string;
   readonly path: ReadPath;
+  /** Index of the path among the plan's distinct paths: each is read once per decide. */
+  readonly slot: number;
   /** Set when the path is under `diagnostics.<id>`. */
   readonly diagnostic?: { readonly id: string; readonly key: string };
 }
 
 interface RulePlan {
+  readonly index: number;
   readonly rule: DecisionRule;
   readonly condition: CompiledExpression | null;
   readonly accessors: readonly Accessor[];
@@ -35,43 +38,64 @@ interface RulePlan {
 
 interface DecisionPlan {
   readonly stepIds: readonly string[];
+  /** Every path some rationale shows, once (several rules often read the same status). */
+  readonly paths: readonly ReadPath[];
   readonly readsIncident: boolean;
   readonly rules: readonly RulePlan[];
 }
 
 const plans = new WeakMap<CompiledRunbook, DecisionPlan>();
+// decide runs over and over for the same runbook: the last plan is at hand without a lookup.
+let lastCompiled: CompiledRunbook | undefined;
+let lastPlan: DecisionPlan | undefined;
 
 function planOf(compiled: CompiledRunbook): DecisionPlan {
+  if (compiled === lastCompiled) return lastPlan!;
   let plan = plans.get(compiled);
-  if (plan) return plan;
-  const rules = compiled.runbook.decisionTree.map((rule, i): RulePlan => {
-    const condition = compiled.conditions[i] ?? null;
-    const accessors = (condition?.readPaths ?? []).map((path, j): Accessor => {
-      const key = condition!.reads[j]!;
-      const id = path[0] === 'diagnostics' ? path[1] : undefined;
-      return id === undefined
-        ? { key, path }
-        : { key, path, diagnostic: { id, key: formatPath(path.slice(0, 2)) } };
+  if (!plan) {
+    const paths: ReadPath[] = [];
+    const slots = new Map<string, number>();
+    const rules = compiled.runbook.decisionTree.map((rule, i): RulePlan => {
+      const condition = compiled.conditions[i] ?? null;
+      // Keys interned once: reading and writing by them is the hot path.
+      const accessors = (condition?.readPaths ?? []).map((read, j): Accessor => {
+        const key = internKey(condition!.reads[j]!);
+        const path = read.map(internKey);
+        let slot = slots.get(key);
+        if (slot === undefined) {
+          slot = paths.push(path) - 1;
+          slots.set(key, slot);
+        }
+        const id = path[0] === 'diagnostics' ? path[1] : undefined;
+        return id === undefined
+          ? { key, path, slot }
+          : { key, path, slot, diagnostic: { id, key: internKey(formatPath(path.slice(0, 2))) } };
+      });
+      return { index: i, rule, condition, accessors };
     });
-    return { rule, condition, accessors };
-  });
-  plan = {
-    stepIds: compiled.runbook.diagnostics.map((d) => d.id),
-    readsIncident: rules.some((r) => r.accessors.some((a) => a.path[0] === 'incident')),
-    rules,
-  };
-  plans.set(compiled, plan);
+    plan = {
+      stepIds: compiled.runbook.diagnostics.map((d) => d.id),
+      paths,
+      readsIncident: rules.some((r) => r.accessors.some((a) => a.path[0] === 'incident')),
+      rules,
+    };
+    plans.set(compiled, plan);
+  }
+  lastCompiled = compiled;
+  lastPlan = plan;
   return plan;
 }
 
 function contextOf(plan: DecisionPlan, input: DecisionInput): Record<string, unknown> {
   // A verdict has `status` and `facts`; conditions may read nothing else (compile checks that).
-  let diagnostics: Record<string, unknown> = input.verdicts;
-  for (const id of plan.stepIds) {
-    if (Object.hasOwn(input.verdicts, id)) continue;
+  const verdicts = input.verdicts;
+  let diagnostics: Record<string, unknown> = verdicts;
+  const stepIds = plan.stepIds;
+  for (let i = 0; i < stepIds.length; i++) {
+    if (Object.hasOwn(verdicts, stepIds[i]!)) continue;
     diagnostics = {};
-    for (const each of plan.stepIds) {
-      diagnostics[each] = Object.hasOwn(input.verdicts, each) ? input.verdicts[each] : MISSING_VERDICT;
+    for (const each of stepIds) {
+      diagnostics[each] = Object.hasOwn(verdicts, each) ? verdicts[each] : MISSING_VERDICT;
     }
     break;
   }
@@ -79,38 +103,65 @@ function contextOf(plan: DecisionPlan, input: DecisionInput): Record<string, unk
   const incident = plan.readsIncident
     ? { ...input.incident, ageMinutes: (input.now.getTime() - Date.parse(input.incident.createdAt)) / 60_000 }
     : input.incident;
+  // Built as a literal, not spread: the hot path.
   return { diagnostics, alert: input.alert, incident, now: input.now };
 }
 
-function valuesOf(accessors: readonly Accessor[], vars: Record<string, unknown>): Record<string, unknown> {
+/** A path not read yet in this decide. */
+const UNREAD = Symbol('unread');
+
+/** How a rationale shows a value read. */
+function shown(value: unknown): unknown {
+  return value === undefined ? ABSENT : value instanceof Date ? value.toISOString() : value;
+}
+
+/** `someMissing`: a verdict is missing, so `vars.diagnostics` is not the verdicts as given. */
+function valuesOf(
+  accessors: readonly Accessor[],
+  vars: Record<string, unknown>,
+  someMissing: boolean,
+  read: unknown[],
+): Record<string, unknown> {
   const values: Record<string, unknown> = {};
-  for (const { key, path, diagnostic } of accessors) {
-    if (diagnostic && (vars.diagnostics as Record<string, unknown>)[diagnostic.id] === MISSING_VERDICT) {
+  for (let i = 0; i < accessors.length; i++) {
+    const { key, path, slot, diagnostic } = accessors[i]!;
+    if (
+      someMissing &&
+      diagnostic &&
+      (vars.diagnostics as Record<string, unknown>)[diagnostic.id] === MISSING_VERDICT
+    ) {
       values[diagnostic.key] = NO_VERDICT;
     }
-    const value = readPath(vars, path);
-    values[key] = value === undefined ? ABSENT : value instanceof Date ? value.toISOString() : value;
+    let value = read[slot];
+    if (value === UNREAD) value = read[slot] = shown(readPath(vars, path));
+    values[key] = value;
   }
   return values;
 }
 
 function ruleRationale(
-  index: number,
   plan: RulePlan,
   expr: CompiledExpression,
   vars: Record<string, unknown>,
+  someMissing: boolean,
+  read: unknown[],
 ) {
-  const result = evaluateBool(expr, vars);
+  const result = evaluateBoolAt(expr, vars, undefined);
   const entry: RuleRationale = {
-    index,
+    index: plan.index,
     description: plan.rule.description,
     condition: expr.source,
     matched: result.ok && result.value,
-    values: valuesOf(plan.accessors, vars),
-    then: [...plan.rule.then],
+    values: valuesOf(plan.accessors, vars, someMissing, read),
+    then: plan.rule.then.slice(),
   };
   if (!result.ok) entry.error = result.reason;
   return entry;
+}
+
+/** Adds `ids` not yet in `into`, in order (a handful of ids: a scan beats a Set). */
+function addAll(into: string[], ids: readonly string[]): void {
+  for (let i = 0; i < ids.length; i++) if (!into.includes(ids[i]!)) into.push(ids[i]!);
 }
 
 /**
@@ -122,12 +173,15 @@ function ruleRationale(
 export function decide(compiled: CompiledRunbook, input: DecisionInput): Decision {
   const plan = planOf(compiled);
   const vars = contextOf(plan, input);
-  const remediations = new Set<string>();
+  const someMissing = vars.diagnostics !== input.verdicts;
+  const read: unknown[] = new Array(plan.paths.length).fill(UNREAD);
+  const remediations: string[] = [];
   const rationale: RuleRationale[] = [];
   let held = false;
   let otherwiseApplied = false;
-  for (let index = 0; index < plan.rules.length; index++) {
-    const rulePlan = plan.rules[index]!;
+  const rules = plan.rules;
+  for (let index = 0; index < rules.length; index++) {
+    const rulePlan = rules[index]!;
     const { rule, condition } = rulePlan;
     if (!condition) {
       otherwiseApplied = !held;
@@ -137,22 +191,22 @@ export function decide(compiled: CompiledRunbook, input: DecisionInput): Decisio
         condition: 'otherwise',
         matched: otherwiseApplied,
         values: {},
-        then: [...rule.then],
+        then: rule.then.slice(),
       });
-      if (otherwiseApplied) for (const id of rule.then) remediations.add(id);
+      if (otherwiseApplied) addAll(remediations, rule.then);
       continue;
     }
-    const entry = ruleRationale(index, rulePlan, condition, vars);
+    const entry = ruleRationale(rulePlan, condition, vars, someMissing, read);
     rationale.push(entry);
     if (!entry.matched) continue;
     held = true;
-    for (const id of rule.then) remediations.add(id);
+    addAll(remediations, rule.then);
     if (rule.stop) {
       entry.stopped = true;
       break;
     }
   }
-  return { remediations: [...remediations], rationale, otherwiseApplied };
+  return { remediations, rationale, otherwiseApplied };
 }
 
 /**

@@ -6,6 +6,7 @@ import { checkScope, environmentFor } from './expression-scope.ts';
 import type { ReadPath } from './expression-syntax.ts';
 import { formatPath, literalCalls, readsOf, rewriteJsEquality } from './expression-syntax.ts';
 
+export { closeTimeMemo, internKey, openTimeMemo } from './expression-fast.ts';
 export type { CelType, ExpressionScope, ScopeNode, ScopeVariable } from './expression-scope.ts';
 export type { ReadPath } from './expression-syntax.ts';
 export { formatPath, rewriteJsEquality } from './expression-syntax.ts';
@@ -92,7 +93,11 @@ const TRUE: BoolResult = Object.freeze({ ok: true, value: true });
 const FALSE: BoolResult = Object.freeze({ ok: true, value: false });
 // judge and decide evaluate conditions on a hot path: this variant allocates nothing when it holds.
 const TEST_BOOL = Symbol('testBool');
-type Testable = CompiledExpression & { [TEST_BOOL]?: (vars: Record<string, unknown>) => BoolResult };
+/** `now`, when given, is the variable `now` over `vars` (judge's clock over a step's facts). */
+type TestBool = (vars: Record<string, unknown>, now: Date | undefined) => BoolResult;
+// The plain-JS fast path, when the expression has one: tried before TEST_BOOL, one call less.
+const FAST = Symbol('fast');
+type Testable = CompiledExpression & { [TEST_BOOL]?: TestBool; [FAST]?: Fast };
 
 function notBool(value: unknown, source: string): BoolResult {
   return { ok: false, reason: located(`expected a bool, got ${celTypeName(value)}`, source, undefined) };
@@ -128,16 +133,15 @@ function makeExpression(
         return failure(err, vars);
       }
     },
-    [TEST_BOOL](vars) {
-      if (fast) {
-        const answer = fast(vars);
-        if (answer !== undefined) return answer ? TRUE : FALSE;
-      }
+    [FAST]: fast,
+    [TEST_BOOL](vars, now) {
+      // Not sure (or no fast path): CEL decides, on the context as it has always seen it.
+      const context = now === undefined ? vars : { ...vars, now };
       let value: unknown;
       try {
-        value = parsed(vars);
+        value = parsed(context);
       } catch (err) {
-        return failure(err, vars);
+        return failure(err, context);
       }
       return value === true ? TRUE : value === false ? FALSE : notBool(value, source);
     },
@@ -219,15 +223,32 @@ export function compileExpression(source: string, scope: ExpressionScope): Compi
   const folded = foldLiteralCalls(env, text, parsed);
   if (!folded.ok) return { ok: false, reason: located(folded.problem, source, originalIndex(folded.start)) };
   const toSource = (index: number) => originalIndex(folded.textIndex(index));
-  const fast = fastEvaluator(parsed.ast, scope);
+  const fast = fastEvaluator(parsed.ast, scope, env);
   return { ok: true, expr: makeExpression(source, folded.run, reads, checked.type ?? 'dyn', toSource, fast) };
 }
 
 /** Evaluates an expression that must give a bool (an interpret level or a rule condition). */
 export function evaluateBool(expr: CompiledExpression, vars: Record<string, unknown>): BoolResult {
+  return evaluateBoolAt(expr, vars, undefined);
+}
+
+/**
+ * `evaluateBool(expr, { ...facts, now })` without copying the facts unless CEL has to run:
+ * with `now` undefined, the same as `evaluateBool(expr, facts)`.
+ */
+export function evaluateBoolAt(
+  expr: CompiledExpression,
+  facts: Record<string, unknown>,
+  now: Date | undefined,
+): BoolResult {
+  const fast = (expr as Testable)[FAST];
+  if (fast !== undefined) {
+    const answer = fast(facts, now);
+    if (answer !== undefined) return answer ? TRUE : FALSE;
+  }
   const test = (expr as Testable)[TEST_BOOL];
-  if (test) return test(vars);
-  const result = expr.evaluate(vars);
+  if (test) return test(facts, now);
+  const result = expr.evaluate(now === undefined ? facts : { ...facts, now });
   if (!result.ok) return result;
   if (typeof result.value !== 'boolean') return notBool(result.value, expr.source);
   return result.value ? TRUE : FALSE;

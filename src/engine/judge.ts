@@ -1,8 +1,9 @@
 import { NotFoundError } from '../errors.ts';
 import type { CompiledRunbook } from './compile.ts';
 import { INTERPRET_LEVELS } from './compile.ts';
+import { closeTimeMemo, openTimeMemo } from './expression-fast.ts';
 import type { CompiledExpression } from './expressions.ts';
-import { evaluateBool, readPath } from './expressions.ts';
+import { evaluateBoolAt, readPath } from './expressions.ts';
 import type { Facts, InterpretLevel, Verdict, VerdictStatus } from './types.ts';
 
 const PREVIEW_CHARS = 80;
@@ -44,11 +45,17 @@ interface StepPlan {
   readonly levels: readonly { readonly level: InterpretLevel; readonly expr: CompiledExpression }[];
   /** Facts are the variables as they are; they are copied only for a step that reads `now`. */
   readonly readsNow: boolean;
+  /** Some level calls `timestamp(…)`: parsed times are remembered while judging the step. */
+  readonly parsesTimes: boolean;
 }
 
 const plans = new WeakMap<CompiledRunbook, ReadonlyMap<string, StepPlan>>();
+// judge runs over and over for the same runbook: the last plan is at hand without a lookup.
+let lastCompiled: CompiledRunbook | undefined;
+let lastPlan: ReadonlyMap<string, StepPlan> | undefined;
 
 function planOf(compiled: CompiledRunbook): ReadonlyMap<string, StepPlan> {
+  if (compiled === lastCompiled) return lastPlan!;
   let plan = plans.get(compiled);
   if (!plan) {
     const steps = new Map<string, StepPlan>();
@@ -57,11 +64,17 @@ function planOf(compiled: CompiledRunbook): ReadonlyMap<string, StepPlan> {
         const expr = byLevel[level];
         return expr ? [{ level, expr }] : [];
       });
-      steps.set(id, { levels, readsNow: levels.some(({ expr }) => expr.reads.includes('now')) });
+      steps.set(id, {
+        levels,
+        readsNow: levels.some(({ expr }) => expr.reads.includes('now')),
+        parsesTimes: levels.some(({ expr }) => expr.source.includes('timestamp')),
+      });
     }
     plan = steps;
     plans.set(compiled, plan);
   }
+  lastCompiled = compiled;
+  lastPlan = plan;
   return plan;
 }
 
@@ -81,25 +94,34 @@ export function judge(
 ): Verdict {
   const plan = planOf(compiled).get(stepId);
   if (!plan) throw new NotFoundError(`diagnostic '${stepId}' in runbook '${compiled.runbook.id}'`);
-  const vars = plan.readsNow ? { ...facts, now } : facts;
-  for (const { level, expr } of plan.levels) {
-    const result = evaluateBool(expr, vars);
-    if (!result.ok) {
-      return failedVerdict(
-        stepId,
-        'error',
-        facts,
-        `${level} expression failed: ${result.reason}`,
-        durationMs,
-      );
+  // A step that reads `now` sees it over its facts; they are copied only if CEL has to run.
+  const at = plan.readsNow ? now : undefined;
+  // The levels of one step often parse the same times: parsed once while judging the step.
+  const opened = plan.parsesTimes && openTimeMemo();
+  try {
+    const levels = plan.levels;
+    for (let i = 0; i < levels.length; i++) {
+      const { level, expr } = levels[i]!;
+      const result = evaluateBoolAt(expr, facts, at);
+      if (!result.ok) {
+        return failedVerdict(
+          stepId,
+          'error',
+          facts,
+          `${level} expression failed: ${result.reason}`,
+          durationMs,
+        );
+      }
+      if (result.value) {
+        const matched = { level, expression: expr.source };
+        // Built whole rather than extended: the hot path, and one object shape per kind.
+        return durationMs === undefined
+          ? { stepId, status: level, matched, facts }
+          : { stepId, status: level, matched, facts, durationMs };
+      }
     }
-    if (result.value) {
-      const matched = { level, expression: expr.source };
-      // Built whole rather than extended: the hot path, and one object shape per kind.
-      return durationMs === undefined
-        ? { stepId, status: level, matched, facts }
-        : { stepId, status: level, matched, facts, durationMs };
-    }
+  } finally {
+    if (opened) closeTimeMemo();
   }
   const tried = plan.levels.map((l) => l.expr);
   return failedVerdict(stepId, 'unknown', facts, noMatchMessage(tried, facts), durationMs);
