@@ -6,10 +6,10 @@ import { checkScope, environmentFor } from './expression-scope.ts';
 import type { ReadPath } from './expression-syntax.ts';
 import { formatPath, literalCalls, readsOf, rewriteJsEquality } from './expression-syntax.ts';
 
-export { closeTimeMemo, internKey, openTimeMemo } from './expression-fast.ts';
 export type { CelType, ExpressionScope, ScopeNode, ScopeVariable } from './expression-scope.ts';
 export type { ReadPath } from './expression-syntax.ts';
 export { formatPath, rewriteJsEquality } from './expression-syntax.ts';
+export { internKey } from './expression-values.ts';
 
 /** What evaluating an expression gave: a value, or why it could not be evaluated. */
 export type EvalResult = { ok: true; value: unknown } | { ok: false; reason: string };

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors.ts';
 import type { CompiledRunbook } from './compile.ts';
 import { INTERPRET_LEVELS } from './compile.ts';
-import { closeTimeMemo, openTimeMemo } from './expression-fast.ts';
+import { closeTimeMemo, openTimeMemo } from './expression-time.ts';
 import type { CompiledExpression } from './expressions.ts';
 import { evaluateBoolAt, readPath } from './expressions.ts';
 import type { Facts, InterpretLevel, Verdict, VerdictStatus } from './types.ts';

@@ -1,16 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { paymentRunbook } from '../../scripts/harness/fixtures/payment-runbook.ts';
-import { fastEvaluator, isoUtcTime } from '../../src/engine/expression-fast.ts';
+import { fastEvaluator } from '../../src/engine/expression-fast.ts';
 import { environmentFor } from '../../src/engine/expression-scope.ts';
+import { closeTimeMemo, isoUtcTime, openTimeMemo } from '../../src/engine/expression-time.ts';
 import type { ExpressionScope } from '../../src/engine/expressions.ts';
-import {
-  closeTimeMemo,
-  compileExpression,
-  evaluateBool,
-  evaluateBoolAt,
-  openTimeMemo,
-} from '../../src/engine/expressions.ts';
+import { compileExpression, evaluateBool, evaluateBoolAt } from '../../src/engine/expressions.ts';
 import { interpretScope } from '../../src/engine/facts.ts';
 import type { DiagnosticType } from '../../src/engine/runbook-schema.ts';
 
