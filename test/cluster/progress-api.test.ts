@@ -112,18 +112,23 @@ describe('progress channel and API on a Redis Cluster', () => {
     const p = await setup();
     const id = await openIncident(p);
     const channel = storeKeys(p.deps.queues.prefix).progress;
-    const received = await Promise.all(
+    // Every message each master's subscriber hears: the cluster bus carries a PUBLISH to the other
+    // masters after the publisher's reply, so incident.opened may still arrive after a SUBSCRIBE.
+    const heard = await Promise.all(
       (p.deps.redis as import('ioredis').Cluster).nodes('master').map(async (node) => {
         const sub = new Redis({ host: '127.0.0.1', port: node.options.port });
         closers.push(async () => void (await sub.quit()));
-        const got = new Promise<string>((resolve) => sub.on('message', (_c, m: string) => resolve(m)));
+        const ids: string[] = [];
+        sub.on('message', (_c, m: string) => ids.push((JSON.parse(m) as { id: string }).id));
         await sub.subscribe(channel);
-        return { got }; // wrapped: an async function returning the promise would wait for it
+        return { port: node.options.port, ids };
       }),
     );
     const event: TimelineEvent = await p.deps.store.appendEvent(id, note('to every node'));
-    for (const message of await Promise.all(received.map((r) => r.got)))
-      expect(JSON.parse(message)).toMatchObject({ id: event.id });
+    const deadline = Date.now() + 5000;
+    while (heard.some((h) => !h.ids.includes(event.id)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    for (const h of heard) expect(h.ids, `ids heard by the subscriber on port ${h.port}`).toContain(event.id);
   });
 
   it('API: SSE replay and a Last-Event-ID resume get every event once; readyz is ready', async () => {
