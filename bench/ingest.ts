@@ -13,11 +13,14 @@
  *    workers drain, every accepted alert must be one incident.
  *
  * Prints one JSON object on stdout, progress on stderr. `npm run bench:ingest`.
- * BENCH_INGEST_CPU_PROF=<dir> writes a CPU profile of the API child there (bench/cpu-profile.ts:
- * Node 20 refuses `--cpu-prof` in NODE_OPTIONS).
+ * BENCH_INGEST_CPU_PROF=<dir> starts the baseline and the Fireline API child with
+ * `node --cpu-prof --cpu-prof-dir=<dir>` (on their command lines: Node 20 refuses `--cpu-prof` in
+ * NODE_OPTIONS) and, once each has stopped, prints the top functions and files of its measured
+ * "API alone" phase on stderr (bench/cpu-profile.ts); the profile files hold the whole runs.
+ * Profiling adds CPU: compare the bench's figures from runs without it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,6 +31,7 @@ import { terminate } from '../scripts/harness/child-process.ts';
 import { type FirelineProcess, spawnFireline } from '../scripts/harness/fireline-process.ts';
 import { freePort } from '../scripts/harness/redis-server.ts';
 import { QUEUE_NAMES } from '../src/queues/catalog.ts';
+import { formatSummary, monotonicMicros, profileOf, summarizeProfile } from './cpu-profile.ts';
 import { alertmanagerBody, INGEST_PATH, INGEST_RUNBOOK } from './ingest-fixtures.ts';
 import {
   type CommandStats,
@@ -111,7 +115,9 @@ async function apiAlone(admin: Redis, pid: number, load: LoadOptions) {
   const cpuDuringWarmup = await warmCpu(warm.requests);
   const stats = await commandStats(admin);
   const cpu = await processCpuMeter(admin, { api: pid });
+  const fromMicros = monotonicMicros();
   const run = await httpLoad({ ...load, maxRequests: ALONE_REQUESTS, durationMs: ALONE_CAP_MS });
+  const toMicros = monotonicMicros();
   const accepted = acceptedOf(run.statuses);
   if (accepted === 0) throw new Error(`API alone: nothing accepted (${JSON.stringify(run.statuses)})`);
   const used = await cpu(accepted);
@@ -131,12 +137,14 @@ async function apiAlone(admin: Redis, pid: number, load: LoadOptions) {
     cpu: used,
     apiCpuMsPerAlert: used.cpuMsPerUnit.api!,
     redisCallsPerRequest: callsPer(stats, await commandStats(admin), run.requests),
+    /** The measured phase on the monotonic clock (for the API child's CPU profile). */
+    window: { fromMicros, toMicros },
   };
 }
 
 /** Starts the baseline API (bench/ingest-baseline.ts) and resolves once it listens. */
-async function startBaseline(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BASELINE_FILE], {
+async function startBaseline(env: Record<string, string>, nodeArgs: string[]): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', BASELINE_FILE], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -187,6 +195,24 @@ async function stopChild(p: FirelineProcess, ms = 10_000): Promise<number | stri
   return code;
 }
 
+/** The API child's CPU profile (written when it exited): where its "API alone" phase went. */
+function reportProfile(
+  what: string,
+  dir: string,
+  pid: number | undefined,
+  window: { fromMicros: number; toMicros: number } | undefined,
+) {
+  const file = pid === undefined ? undefined : profileOf(dir, pid);
+  if (!file) {
+    progress(`no CPU profile of the ${what} (pid ${pid}) in ${dir}`);
+    return;
+  }
+  const phase = window
+    ? `the measured API-alone phase (monotonic µs ${window.fromMicros}–${window.toMicros})`
+    : 'the whole run';
+  progress(`${what} CPU profile: ${file}; ${phase}:\n${formatSummary(summarizeProfile(file, window))}`);
+}
+
 const children: FirelineProcess[] = [];
 let baselineChild: ChildProcess | undefined;
 let redisChild: { kill(signal: NodeJS.Signals): boolean } | undefined;
@@ -213,13 +239,9 @@ async function main(): Promise<number> {
     FIRELINE_VIEWER_TOKEN: '',
   };
   const profileDir = process.env.BENCH_INGEST_CPU_PROF;
-  const apiEnv = profileDir
-    ? {
-        ...env,
-        CPU_PROFILE_DIR: profileDir,
-        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import tsx --import ${fileURLToPath(new URL('./cpu-profile.ts', import.meta.url))}`,
-      }
-    : env;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  const apiNodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  let profileWindow: { fromMicros: number; toMicros: number } | undefined;
   try {
     const runTag = Math.floor(Math.random() * 0xffffff)
       .toString(16)
@@ -240,11 +262,10 @@ async function main(): Promise<number> {
 
     const basePort = await freePort();
     progress(`redis-server on ${redis.url}; baseline API (bare node:http) on port ${basePort}`);
-    const base = await startBaseline({
-      REDIS_URL: redis.url,
-      PORT: String(basePort),
-      PREFIX: BASELINE_PREFIX,
-    });
+    const base = await startBaseline(
+      { REDIS_URL: redis.url, PORT: String(basePort), PREFIX: BASELINE_PREFIX },
+      apiNodeArgs,
+    );
     progress(
       `baseline: ${WARMUP_REQUESTS} requests warm-up, then ${ALONE_REQUESTS} measured, ${CONNECTIONS} connections`,
     );
@@ -255,13 +276,14 @@ async function main(): Promise<number> {
     );
     await terminate(base);
     baselineChild = undefined;
+    if (profileDir) reportProfile('baseline API', profileDir, base.pid, baseline.window);
     const baselineIncidents = await admin.zcard(`${BASELINE_PREFIX}:incidents`);
     progress(
       `baseline: ${baseline.reqPerSec} req/s, ${baseline.apiCpuMsPerAlert} API CPU ms per alert; ${baselineIncidents} incidents`,
     );
 
     progress(`starting the Fireline API on port ${port}`);
-    const api = spawnFireline(['start', '--role', 'api'], apiEnv);
+    const api = spawnFireline(['start', '--role', 'api'], env, { nodeArgs: apiNodeArgs });
     children.push(api);
     await api.waitForLine(/Fireline is running/, START_DEADLINE_MS);
     const apiPid = api.child.pid!;
@@ -272,6 +294,7 @@ async function main(): Promise<number> {
     );
     const stats0 = await commandStats(admin);
     const alone = await apiAlone(admin, apiPid, opts);
+    profileWindow = alone.window;
     const warmAccepted = alone.warmup.accepted + alone.accepted;
     const incidentsBefore = await admin.zcard(`${PREFIX}:incidents`);
     progress(
@@ -391,6 +414,7 @@ async function main(): Promise<number> {
     if (baselineChild) await terminate(baselineChild);
     const codes = await Promise.all(children.map((c) => stopChild(c)));
     progress(`stopped api/worker (${codes.join(', ')})`);
+    if (profileDir) reportProfile('Fireline API', profileDir, children[0]?.child.pid, profileWindow);
     await Promise.all(queues.map((q) => q.close()));
     admin.disconnect();
     await redis.stop();

@@ -13,9 +13,23 @@ export interface FirelineProcess {
   exited: Promise<number | string>;
 }
 
+export interface SpawnOptions {
+  /**
+   * Node options put on the command line before the script (e.g. `--cpu-prof`, which Node refuses
+   * in NODE_OPTIONS). Preferred to an `--import` preload in NODE_OPTIONS: bin/fireline.js registers
+   * tsx itself, and a `.ts` preload through a second tsx (`--import tsx`) can deadlock the child at
+   * start-up, silently, whenever tsx has a file to compile that is not in its cache yet.
+   */
+  nodeArgs?: readonly string[];
+}
+
 /** Runs `fireline <args>` as a child process with `env` added to a copy of this one's. */
-export function spawnFireline(args: string[], env: Record<string, string>): FirelineProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export function spawnFireline(
+  args: string[],
+  env: Record<string, string>,
+  opts: SpawnOptions = {},
+): FirelineProcess {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
