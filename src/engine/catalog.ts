@@ -9,6 +9,7 @@ export interface RunbookCatalog {
   get(id: string): CompiledRunbook | undefined;
   /** Like get, but a missing runbook is an error naming it. */
   require(id: string): CompiledRunbook;
+  /** Every runbook; the same array until `replace` (readers may keep what they derive from it). */
   all(): readonly CompiledRunbook[];
   replace(runbooks: readonly CompiledRunbook[]): void;
 }

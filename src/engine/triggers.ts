@@ -57,11 +57,31 @@ function labelValue(labels: Record<string, string>, name: string): string {
   return typeof v === 'string' ? v : '';
 }
 
-function holds(text: string, labels: Record<string, string>): boolean {
+/** A matcher string as a predicate over a label set. */
+type LabelTest = (labels: Record<string, string>) => boolean;
+
+/**
+ * Matchers parsed and compiled once per matcher text (a pure function of it), not once per alert.
+ * Bounded: runbooks hold a few matchers; past the bound (many reloads of changed matchers) the
+ * cache starts over.
+ */
+const compiledMatchers = new Map<string, LabelTest>();
+const COMPILED_MATCHERS_MAX = 10_000;
+
+function labelTest(text: string): LabelTest {
+  let test = compiledMatchers.get(text);
+  if (test) return test;
   const matcher = parseMatcher(text);
   const compiled = compileMatcher(matcher);
   // A regex that does not compile never matches; `validateTriggerMatchers` reports it at lint time.
-  return compiled.ok && compiled.test(labelValue(labels, matcher.label));
+  test = compiled.ok ? (labels) => compiled.test(labelValue(labels, matcher.label)) : () => false;
+  if (compiledMatchers.size >= COMPILED_MATCHERS_MAX) compiledMatchers.clear();
+  compiledMatchers.set(text, test);
+  return test;
+}
+
+function holds(text: string, labels: Record<string, string>): boolean {
+  return labelTest(text)(labels);
 }
 
 /**

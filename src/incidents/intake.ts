@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { CompiledRunbook } from '../engine/compile.ts';
 import type { Runbook } from '../engine/runbook-schema.ts';
 import { incidentKey, matchTriggers } from '../engine/triggers.ts';
 import type { Alert, Incident } from '../engine/types.ts';
@@ -70,13 +71,21 @@ export type Intake = (
  * Resolves only once everything is in Redis: the HTTP layer may then answer 2xx.
  */
 export function createIntake(deps: PipelineDeps): Intake {
+  // The catalog's runbooks, listed again only when the catalog's list changes (a reload).
+  let listed: readonly CompiledRunbook[] | undefined;
+  let runbookList: Runbook[] = [];
+  const allRunbooks = (): Runbook[] => {
+    const all = deps.catalog.all();
+    if (all !== listed) {
+      listed = all;
+      runbookList = all.map((c) => c.runbook);
+    }
+    return runbookList;
+  };
   return async (alert, opts = {}) => {
     const runbooks = opts.runbookId
       ? [deps.catalog.require(opts.runbookId).runbook]
-      : matchTriggers(
-          deps.catalog.all().map((c) => c.runbook),
-          alert,
-        );
+      : matchTriggers(allRunbooks(), alert);
     if (runbooks.length === 0) return [{ outcome: 'no_runbook' }];
     const actor = opts.actor ?? `alert:${alert.source}`;
     return Promise.all(
