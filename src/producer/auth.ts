@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, RequestHandler } from 'express';
 import { sendProblem } from './problem.ts';
 
@@ -85,9 +86,11 @@ function underBasicPath(req: Request): boolean {
  * with the token as password; with `queryToken`, also `?access_token=`. A token sent a way this
  * route does not take is `refused` (401), never silently ignored.
  */
+const BEARER = /^Bearer\s+(\S+)$/i;
+
 function credentialOf(req: Request, opts: TokenOptions): { token: string } | { refused: string } | null {
   const authorization = req.headers.authorization ?? '';
-  const bearer = /^Bearer\s+(\S+)$/i.exec(authorization);
+  const bearer = BEARER.exec(authorization);
   if (bearer?.[1]) return { token: bearer[1] };
   const basic = /^Basic\s+(\S+)$/i.exec(authorization);
   if (basic?.[1]) {
@@ -107,6 +110,17 @@ function credentialOf(req: Request, opts: TokenOptions): { token: string } | { r
         '?access_token= is accepted only on the event streams (/api/v1/events, /api/v1/incidents/:id/events); send Authorization: Bearer <token>',
     };
   return typeof query === 'string' && query ? { token: query } : null;
+}
+
+/**
+ * Whether `requireScope(cfg, scope)` lets a request with these headers through without a word:
+ * auth is off, or its `Authorization: Bearer` token has the scope. False for anything else, which
+ * `requireScope` itself answers (for a route taken before express, src/producer/pre-route.ts).
+ */
+export function bearerGrants(cfg: AuthConfig, headers: IncomingHttpHeaders, scope: Scope): boolean {
+  if (!authEnabled(cfg)) return true;
+  const token = BEARER.exec(headers.authorization ?? '')?.[1];
+  return token !== undefined && identify(cfg, token).scopes.includes(scope);
 }
 
 /** Who made the request, for the timeline (`alice`, `token:operator`, or `anonymous` with auth off). */

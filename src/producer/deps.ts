@@ -3,6 +3,7 @@ import type { Core } from '../incidents/core.ts';
 import type { Logger } from '../logger.ts';
 import type { RejectReason, WebhookSource } from './alert-payloads.ts';
 import type { AuthConfig } from './auth.ts';
+import type { PreRoute } from './pre-route.ts';
 
 /** What the HTTP app needs; built by the entry point, or by a test on port 0. */
 export interface ApiDeps {
@@ -27,5 +28,8 @@ export interface ApiDeps {
   sseHeartbeatMs?: number;
 }
 
-/** A group of routes mounted by the app; each module exports one. */
-export type RouteModule = (deps: ApiDeps) => Router;
+/**
+ * A group of routes mounted by the app; each module exports one. A module on the hot path may also
+ * offer a route taken before express (`preRoute`, src/producer/pre-route.ts).
+ */
+export type RouteModule = ((deps: ApiDeps) => Router) & { preRoute?: (deps: ApiDeps) => PreRoute };

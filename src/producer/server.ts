@@ -15,12 +15,15 @@ import { runbookRoutes } from './routes/runbooks.ts';
 import { slackRoutes } from './routes/slack.ts';
 import { closeAllStreams } from './sse.ts';
 
-/** Every route module of the API process, in mount order. */
+/**
+ * Every route module of the API process, in mount order. The alert webhooks first: they take most
+ * requests, and no other module answers their paths (nor has middleware for every path before them).
+ */
 export function apiModules(metrics: Metrics): RouteModule[] {
   return [
+    alertRoutes,
     healthRoutes,
     metricsRoutes(metrics),
-    alertRoutes,
     incidentRoutes,
     eventRoutes,
     runbookRoutes,

@@ -1,9 +1,10 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { type Request, type RequestHandler, type Response, Router } from 'express';
 import { ZodError } from 'zod';
 import type { Alert } from '../../engine/types.ts';
 import type { IntakeOutcome } from '../../incidents/intake.ts';
+import type { Logger } from '../../logger.ts';
 import { SPAN_ATTRIBUTES, TRACER_NAME } from '../../runtime/telemetry.ts';
 import {
   type ParsedGroup,
@@ -13,10 +14,12 @@ import {
   verifyGrafanaSignature,
   type WebhookSource,
 } from '../alert-payloads.ts';
-import { requireScope } from '../auth.ts';
+import { bearerGrants, requireScope } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
+import { forgeryCheck } from '../forgery-guard.ts';
 import { UnavailableError } from '../http-errors.ts';
 import { jsonBody } from '../json-body.ts';
+import type { PreRoute } from '../pre-route.ts';
 import { sendProblem } from '../problem.ts';
 
 /** How many alerts of one group go through intake at once (a group may hold thousands). */
@@ -60,6 +63,7 @@ async function mapBounded<T, R>(
   limit: number,
   fn: (item: T) => Promise<R>,
 ): Promise<R[]> {
+  if (items.length === 1) return [await fn(items[0] as T)]; // most groups: one alert
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;
@@ -85,11 +89,10 @@ async function mapBounded<T, R>(
  * of that is a 503: the sender retries the whole group, and intake is idempotent per fingerprint (a
  * duplicate attaches), so the retry loses and doubles nothing.
  */
-async function ingest(deps: ApiDeps, source: Alert['source'], parsed: ParsedGroup): Promise<IngestResponse> {
+async function ingest(deps: ApiDeps, log: Logger, parsed: ParsedGroup): Promise<IngestResponse> {
   const { redis } = deps.pipeline.deps;
   if (redis.status !== 'ready')
     throw new UnavailableError(`Redis is not available (connection ${redis.status}); retry later`);
-  const log = deps.logger.child({ source });
   if (parsed.truncatedAlerts > 0)
     log.warn({ truncatedAlerts: parsed.truncatedAlerts }, 'the sender truncated this group (max_alerts)');
   let outcomes: IntakeOutcome[][];
@@ -111,9 +114,12 @@ async function ingest(deps: ApiDeps, source: Alert['source'], parsed: ParsedGrou
       outcomes: outcomes[i] ?? [],
     }),
   );
-  const counts: Record<string, number> = {};
-  for (const o of outcomes.flat()) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
-  log.info({ alerts: results.length, outcomes: counts }, 'alerts taken');
+  // Every delivery, at debug: at info it would be a log line per alert group on the hot path.
+  if (log.isLevelEnabled('debug')) {
+    const counts: Record<string, number> = {};
+    for (const o of outcomes.flat()) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
+    log.debug({ alerts: results.length, outcomes: counts }, 'alerts taken');
+  }
   return { accepted: results.length, results, rejected: parsed.rejected };
 }
 
@@ -125,6 +131,7 @@ async function ingest(deps: ApiDeps, source: Alert['source'], parsed: ParsedGrou
  */
 function tracedIngest(
   deps: ApiDeps,
+  log: Logger,
   source: Alert['source'],
   parsed: ParsedGroup,
   headers: IncomingHttpHeaders,
@@ -139,7 +146,9 @@ function tracedIngest(
     .getTracer(TRACER_NAME)
     .startActiveSpan('alert.ingest', { kind: SpanKind.SERVER, attributes }, sender, async (span) => {
       try {
-        const response = await ingest(deps, source, parsed);
+        const response = await ingest(deps, log, parsed);
+        // Without an SDK (or when not sampled) nothing records the attributes: skip building them.
+        if (!span.isRecording()) return response;
         const outcomes = response.results.flatMap((r) => r.outcomes);
         const incidentIds = new Set(outcomes.flatMap((o) => ('incidentId' in o ? [o.incidentId] : [])));
         const runbookIds = new Set(outcomes.flatMap((o) => ('runbookId' in o ? [o.runbookId] : [])));
@@ -161,9 +170,12 @@ function tracedIngest(
  * Logs and counts each rejected alert: its index, reason and failing fields (paths and our own
  * messages), its fingerprint and a clipped alertname; never its label values.
  */
-function reportRejections(deps: ApiDeps, source: WebhookSource, rejected: RejectedAlert[]): void {
-  if (rejected.length === 0) return;
-  const log = deps.logger.child({ source });
+function reportRejections(
+  deps: ApiDeps,
+  log: Logger,
+  source: WebhookSource,
+  rejected: RejectedAlert[],
+): void {
   for (const r of rejected) {
     deps.onAlertRejected?.(source, r.reason);
     const errors = r.errors.slice(0, LOGGED_ERRORS).map((e) => `${e.field}: ${e.message}`);
@@ -186,12 +198,14 @@ function reportRejections(deps: ApiDeps, source: WebhookSource, rejected: Reject
  */
 async function answer(
   deps: ApiDeps,
+  logs: Record<WebhookSource, Logger>,
   source: WebhookSource,
   parsed: ParsedGroup,
   req: Request,
   res: Response,
 ): Promise<void> {
-  reportRejections(deps, source, parsed.rejected);
+  const log = logs[source];
+  reportRejections(deps, log, source, parsed.rejected);
   if (parsed.alerts.length === 0 && parsed.rejected.length > 0) {
     const body = {
       type: 'about:blank',
@@ -204,7 +218,20 @@ async function answer(
     res.status(400).type('application/problem+json').send(JSON.stringify(body));
     return;
   }
-  res.status(202).json(await tracedIngest(deps, source, parsed, req.headers));
+  sendJson(res, 202, await tracedIngest(deps, log, source, parsed, req.headers));
+}
+
+/**
+ * `res.status(status).json(body)` as express answers it here (no ETag, no JSON settings, never
+ * fresh for a POST), without its header bookkeeping: the same Content-Type and Content-Length.
+ */
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
 }
 
 /** 401 unless the body carries a valid Grafana HMAC; a no-op when no secret is configured. */
@@ -238,15 +265,63 @@ function grafanaSignatureCheck(deps: ApiDeps): RequestHandler {
 export function alertRoutes(deps: ApiDeps): Router {
   const router = Router();
   const ingestScope = requireScope(deps.auth, 'ingest');
-  router.post('/api/v1/alerts/alertmanager', ingestScope, jsonBody(deps), (req, res) =>
-    answer(deps, 'alertmanager', parseAlertmanagerPayload(req.body), req, res),
+  const logs = webhookLogs(deps);
+  router.post(ALERTMANAGER_PATH, ingestScope, jsonBody(deps), (req, res) =>
+    answer(deps, logs, 'alertmanager', parseAlertmanagerPayload(req.body), req, res),
   );
   router.post(
     '/api/v1/alerts/grafana',
     ingestScope,
     jsonBody(deps),
     grafanaSignatureCheck(deps),
-    (req, res) => answer(deps, 'grafana', parseGrafanaPayload(req.body), req, res),
+    (req, res) => answer(deps, logs, 'grafana', parseGrafanaPayload(req.body), req, res),
   );
   return router;
 }
+
+const ALERTMANAGER_PATH = '/api/v1/alerts/alertmanager';
+
+/** One child logger per webhook, made once rather than per request. */
+function webhookLogs(deps: ApiDeps): Record<WebhookSource, Logger> {
+  return {
+    alertmanager: deps.logger.child({ source: 'alertmanager' }),
+    grafana: deps.logger.child({ source: 'grafana' }),
+  };
+}
+
+/**
+ * The Alertmanager webhook before express (src/producer/pre-route.ts), for what nearly every
+ * delivery is: a POST to exactly its path that the app's forged-request guard and the `ingest`
+ * scope let through, whose body the route's own JSON parser reads and whose alerts are all valid.
+ * Those are taken and answered 202 exactly as the route above does, without express. Anything else
+ * goes to express before the body is read (other paths and spellings of this one, a refusal), with
+ * the body read (a body that is not a group, or has a rejected alert or none: the parser leaves a
+ * read body as it is), or with the error (the parser's, Redis unavailable, intake failed): the
+ * route and the error handler answer those.
+ */
+alertRoutes.preRoute = (deps: ApiDeps): PreRoute => {
+  const guard = forgeryCheck(deps);
+  const readBody = jsonBody(deps);
+  const log = webhookLogs(deps).alertmanager;
+  return (req, res, toExpress) => {
+    if (req.method !== 'POST' || req.url !== ALERTMANAGER_PATH) return false;
+    if (guard(req, ALERTMANAGER_PATH) !== null || !bearerGrants(deps.auth, req.headers, 'ingest'))
+      return false;
+    const request = req as typeof req & { body?: unknown };
+    readBody(request as Request, res as Response, (error?: unknown) => {
+      if (error) return toExpress({ error });
+      let parsed: ParsedGroup;
+      try {
+        parsed = parseAlertmanagerPayload(request.body);
+      } catch {
+        return toExpress(); // not a group: the route answers 400 naming the fields
+      }
+      if (parsed.alerts.length === 0 || parsed.rejected.length > 0) return toExpress();
+      tracedIngest(deps, log, 'alertmanager', parsed, req.headers).then(
+        (response) => sendJson(res, 202, response),
+        (failure: unknown) => toExpress({ error: failure }),
+      );
+    });
+    return true;
+  };
+};
