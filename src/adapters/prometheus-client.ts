@@ -125,6 +125,23 @@ export interface PrometheusClient {
    *   that is not the API's JSON, when unreachable, or when `signal` aborts.
    */
   query(promql: string, opts: { signal: AbortSignal; timeoutMs?: number }): Promise<InstantQueryResult>;
+  /**
+   * Runs a range query (`GET /api/v1/query_range`) from `startMs` to `endMs` every `stepMs`: every
+   * series with its samples (unix seconds, values as numbers, NaN and ±Inf kept).
+   *
+   * @throws AdapterError as `query` does; a result that is not a matrix is refused.
+   */
+  queryRange(
+    promql: string,
+    range: { startMs: number; endMs: number; stepMs: number },
+    opts: { signal: AbortSignal; timeoutMs?: number },
+  ): Promise<RangeQueryResult>;
+}
+
+/** A range query's series, each with its samples in time order. */
+export interface RangeQueryResult {
+  series: { labels: Record<string, string>; values: [seconds: number, value: number][] }[];
+  warnings: string[];
 }
 
 const PROMETHEUS = 'prometheus';
@@ -170,11 +187,50 @@ export function createPrometheusClient(endpoint: ApiEndpoint): PrometheusClient 
       const res = await apiGet(PROMETHEUS, endpoint, 'api/v1/query', params, { signal: opts.signal });
       return parseQueryResponse(res);
     },
+    async queryRange(promql, range, opts) {
+      const seconds = (ms: number) => String(ms / 1000);
+      const params: Record<string, string> = {
+        query: promql,
+        start: seconds(range.startMs),
+        end: seconds(range.endMs),
+        step: seconds(range.stepMs),
+      };
+      if (opts.timeoutMs !== undefined) params.timeout = `${Math.max(1, Math.round(opts.timeoutMs))}ms`;
+      const res = await apiGet(PROMETHEUS, endpoint, 'api/v1/query_range', params, { signal: opts.signal });
+      return parseRangeResponse(res);
+    },
   };
 }
 
-function parseQueryResponse(res: ApiResponse): InstantQueryResult {
-  const fail = (message: string, retryable = false) => new AdapterError(PROMETHEUS, message, { retryable });
+/**
+ * A `query_range` answer (Prometheus', or Loki's for a metric query: the same envelope and
+ * matrix) as series; `adapter` names the server in errors.
+ */
+export function parseRangeResponse(res: ApiResponse, adapter = PROMETHEUS): RangeQueryResult {
+  const { data, warnings } = parseEnvelope(res, adapter);
+  if (data.resultType !== 'matrix')
+    throw new AdapterError(
+      adapter,
+      `a range query answered a ${data.resultType}, not a matrix (HTTP ${res.status})`,
+      {
+        retryable: false,
+      },
+    );
+  return {
+    series: data.result.map((s) => ({
+      labels: s.metric,
+      values: s.values.map(([t, v]): [number, number] => [t, parseSampleValue(v)]),
+    })),
+    warnings,
+  };
+}
+
+/** The API's answer checked and unwrapped: its data by result type, and its warnings. */
+function parseEnvelope(
+  res: ApiResponse,
+  adapter = PROMETHEUS,
+): { data: z.infer<typeof DataSchema>; warnings: string[] } {
+  const fail = (message: string, retryable = false) => new AdapterError(adapter, message, { retryable });
   if (res.truncated)
     throw fail(`the answer is larger than ${DEFAULT_MAX_RESPONSE_BYTES} bytes; aggregate the query`);
   let json: unknown;
@@ -195,7 +251,12 @@ function parseQueryResponse(res: ApiResponse): InstantQueryResult {
   }
   const parsed = DataSchema.safeParse(data);
   if (!parsed.success) throw fail(`unexpected query result shape (HTTP ${res.status})`);
-  const d = parsed.data;
+  return { data: parsed.data, warnings };
+}
+
+function parseQueryResponse(res: ApiResponse): InstantQueryResult {
+  const fail = (message: string) => new AdapterError(PROMETHEUS, message, { retryable: false });
+  const { data: d, warnings } = parseEnvelope(res);
   const sample = (labels: Record<string, string>, [t, v]: [number, string]): PromSample => ({
     labels,
     value: parseSampleValue(v),

@@ -32,6 +32,24 @@ export interface DiagnosticExecutor<C> {
   /** Validates the rendered config and applies defaults. */
   readonly configSchema: z.ZodType<C>;
   run(config: C, ctx: DiagnosticContext): Promise<Facts>;
+  /**
+   * The series behind the step over a window, for its chart (src/engine/chart.ts): only the types
+   * that have one (a metric's range query, a log search's per-minute counts). Throws as `run` does.
+   */
+  series?(config: C, window: SeriesWindow, ctx: DiagnosticContext): Promise<RangeSeries[]>;
+}
+
+/** A chart's window: unix ms from `from` to `to`, a point every `step` ms. */
+export interface SeriesWindow {
+  from: number;
+  to: number;
+  step: number;
+}
+
+/** One series of a range query: its labels and its samples (unix seconds, value). */
+export interface RangeSeries {
+  labels: Record<string, string>;
+  values: [seconds: number, value: number][];
 }
 
 /** What an action gets besides its config. */
@@ -153,6 +171,19 @@ export interface Notification {
   runbookName?: string;
   /** The plan step the notification is about (`approval_needed`, an `escalate` step). */
   stepId?: string;
+  /**
+   * Charts of the critical metrics, as public image links the receiver fetches itself (signed,
+   * expiring: src/store/chart-links.ts). Only when Fireline's public URL is not a loopback address.
+   */
+  images?: NotificationImage[];
+}
+
+/** A chart image a notification shows. */
+export interface NotificationImage {
+  url: string;
+  /** The chart in words (alt text). */
+  alt: string;
+  title: string;
 }
 
 export interface NotifierContext {

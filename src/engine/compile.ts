@@ -143,6 +143,19 @@ function compileRules(
   });
 }
 
+/** Types whose steps draw a chart (src/engine/chart.ts): a metric's series, a log search's counts. */
+export const CHARTED_TYPES: ReadonlySet<string> = new Set(['prometheus_query', 'log_search']);
+
+function checkCharts(runbook: Runbook, issues: Issues) {
+  runbook.diagnostics.forEach((step, i) => {
+    if (step.chart && !CHARTED_TYPES.has(step.type))
+      issues.error(
+        ['diagnostics', i, 'chart'],
+        `a ${step.type} step has no chart (only ${[...CHARTED_TYPES].join(' and ')} steps do)`,
+      );
+  });
+}
+
 function checkRemediations(
   runbook: Runbook,
   diagnostics: ReadonlyMap<string, DiagnosticStep>,
@@ -172,6 +185,7 @@ export function compileRunbook(runbook: Runbook): CompileResult {
   const conditions = compileRules(runbook, diagnostics, remediationIds, issues);
   uniqueIds(runbook.remediations, 'remediations', issues);
   checkRemediations(runbook, diagnostics, issues);
+  checkCharts(runbook, issues);
   if (issues.list.some((issue) => issue.severity === 'error')) return { ok: false, issues: issues.list };
   return { ok: true, compiled: { runbook, interpret, conditions }, warnings: issues.list };
 }

@@ -88,6 +88,40 @@ export const InterpretSchema = z
   });
 export type Interpret = z.infer<typeof InterpretSchema>;
 
+/** A Prometheus-style duration: `90s`, `30m`, `2h`, `1d`; parsed to milliseconds. */
+const DurationMs = z
+  .string()
+  .regex(/^\d+(s|m|h|d)$/, { error: 'a duration such as 30s, 30m, 2h or 1d' })
+  .transform(
+    (text) =>
+      Number(text.slice(0, -1)) *
+      { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[text.slice(-1) as 's' | 'm' | 'h' | 'd'],
+  );
+
+/**
+ * The chart of a `prometheus_query` or `log_search` step (src/engine/chart.ts): `false` for none;
+ * else how far before the alert started it begins (`window`, default 30m), its step (default the
+ * window's length over 240 points) and threshold lines besides those read from `interpret`.
+ */
+export const ChartOptionsSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    window: DurationMs.optional(),
+    step: DurationMs.optional(),
+    thresholds: z
+      .array(
+        z.strictObject({
+          level: z.enum(['critical', 'warning', 'healthy']),
+          op: z.enum(['>', '>=', '<', '<=']),
+          value: z.number(),
+        }),
+      )
+      .max(6)
+      .default([]),
+  }),
+]);
+export type ChartOptions = z.infer<typeof ChartOptionsSchema>;
+
 const diagnosticBase = {
   id: Id,
   name: NonEmpty,
@@ -95,6 +129,7 @@ const diagnosticBase = {
   /** Seconds. */
   timeout: Seconds.default(30),
   interpret: InterpretSchema,
+  chart: ChartOptionsSchema.optional(),
 };
 
 export const DiagnosticStepSchema = unionOfTypes(diagnosticBase, DIAGNOSTIC_TYPES);

@@ -5,6 +5,7 @@ import { renderPlanActions } from '../engine/plan-render.ts';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
 import type { Incident, Verdict } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
+import { chartKey, chartOf } from './charts.ts';
 import type { PipelineDeps } from './deps.ts';
 import { describeVerdict, runDiagnostic } from './diagnosis.ts';
 import { dispatchPlan } from './dispatch.ts';
@@ -133,7 +134,13 @@ export async function verifyRemediation(
       if (!step) return errorVerdict(id, `unknown diagnostic '${id}'`);
       const rendered = renderDiagnosticConfig(step, ctx);
       if (!rendered.ok) return errorVerdict(id, `template: ${rendered.reason}`);
-      return runDiagnostic(deps, compiled, step, rendered.config, signal);
+      // The re-run's chart, over the same start as the first: the recovery beside the rise.
+      const [verdict, chart] = await Promise.all([
+        runDiagnostic(deps, compiled, step, rendered.config, signal),
+        chartOf(deps, step, rendered.config, incident.alert, signal),
+      ]);
+      if (chart) await deps.store.setChart(incidentId, chartKey(step.id, 'verify'), chart);
+      return verdict;
     }),
   );
   const healthy = verdicts.every((v) => v.status === 'healthy');

@@ -72,6 +72,8 @@ export const JOBS = {
       /** Set when rendering failed: the step is judged `error` without running. */
       renderError: z.string().optional(),
       timeoutMs: z.number().positive(),
+      /** When the incident's alert started (ISO): where the step's chart window begins. */
+      alertStartsAt: z.string().optional(),
     }),
     // A child that fails for good must not fail the flow: its parent judges it `error`.
     policy: { ...DEFAULT_JOB_OPTIONS, ignoreDependencyOnFailure: true },

@@ -1,3 +1,4 @@
+import { type Chart, decodeChart, encodeChart } from '../engine/chart.ts';
 import type {
   Decision,
   Incident,
@@ -117,6 +118,14 @@ export interface IncidentStore {
   ): Promise<{ changed: true; event: TimelineEvent } | { changed: false }>;
   /** Records an event that changes no field (a note, a notification sent). Throws NotFoundError. */
   appendEvent(id: string, event: NewEvent): Promise<TimelineEvent>;
+  /**
+   * Keeps a step's chart with the incident (at most MAX_STORED_BYTES encoded,
+   * src/engine/chart.ts), replacing one of the same key: the step id, or `verify:<stepId>` for the
+   * chart of its latest verify. Swept with the incident.
+   */
+  setChart(id: string, key: string, chart: Chart): Promise<void>;
+  /** The incident's charts by key (none: an empty object). */
+  charts(id: string): Promise<Record<string, Chart>>;
   /** The timeline, oldest first, after the stream id `after` (exclusive). */
   timeline(id: string, opts?: { after?: string; limit?: number }): Promise<TimelineEvent[]>;
   list(filter: IncidentFilter, page: PageRequest): Promise<{ items: Incident[]; nextCursor: string | null }>;
@@ -254,6 +263,15 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
 
     appendEvent(id, event) {
       return mustRecord(SET_FIELDS, id, event, []);
+    },
+
+    async setChart(id, key, chart) {
+      await redis.hset(keys.charts(id), key, encodeChart(chart));
+    },
+
+    async charts(id) {
+      const stored = await redis.hgetall(keys.charts(id));
+      return Object.fromEntries(Object.entries(stored).map(([key, text]) => [key, decodeChart(text)]));
     },
 
     async timeline(id, opts = {}) {

@@ -20,6 +20,8 @@ export interface StoreKeys {
   timeline(id: string): string;
   /** Hash: fingerprint → startsAt of the alerts still firing for the incident (groupBy makes several). */
   firing(id: string): string;
+  /** Hash: chart key (step id, or `verify:<stepId>`) → the chart, encoded (src/engine/chart.ts). */
+  charts(id: string): string;
   /** Sorted set of every incident id, scored by creation time (ms). */
   incidents: string;
   /**
@@ -60,6 +62,8 @@ export interface StoreKeys {
   thresholdLock(schedulerId: string): string;
   /** String with TTL: notifications to one address are held back until it expires (a 429). */
   notifyHold(address: string): string;
+  /** String: the key that signs chart image links (src/incidents/chart-links.ts), made once. */
+  chartLinkKey: string;
 }
 
 /** The key names for `prefix` (e.g. `fireline` or the cluster hash tag `{fireline}`). */
@@ -73,6 +77,7 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     incident: (id) => `${p}:incident:${id}`,
     timeline: (id) => `${p}:incident:${id}:timeline`,
     firing: (id) => `${p}:incident:${id}:firing`,
+    charts: (id) => `${p}:incident:${id}:charts`,
     incidents: `${p}:incidents`,
     events: `${p}:events`,
     progress: `${p}:progress`,
@@ -92,6 +97,7 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     threshold: (schedulerId) => `${p}:threshold:${schedulerId}`,
     thresholdLock: (schedulerId) => `${p}:threshold:${schedulerId}:lock`,
     notifyHold: (address) => `${p}:notify-hold:${Buffer.from(address).toString('base64url')}`,
+    chartLinkKey: `${p}:chart-link-key`,
   };
 }
 

@@ -205,7 +205,8 @@ return emit()
 /**
  * Delete one incident resolved before the cutoff: hash, timeline and index entries. Replies 1 when
  * deleted, 0 when it was reopened or resolved later. KEYS: 1 incident hash, 2 timeline,
- * 3 incidents, 4 open index, 5 resolved index, 6 firing set. ARGV: 1 id, 2 prefix, 3 cutoff ms.
+ * 3 incidents, 4 open index, 5 resolved index, 6 firing set, 7 charts. ARGV: 1 id, 2 prefix,
+ * 3 cutoff ms.
  */
 export const SWEEP_ONE = withSha(`
 local id = ARGV[1]
@@ -220,7 +221,7 @@ if h[1] then
   redis.call('ZREM', p .. 'runbook:' .. h[3], id)
   redis.call('ZREM', p .. 'severity:' .. h[4], id)
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[6])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[6], KEYS[7])
 redis.call('ZREM', KEYS[3], id)
 redis.call('ZREM', KEYS[4], id)
 redis.call('ZREM', KEYS[5], id)

@@ -5,7 +5,7 @@ import { runScript, SWEEP_ONE } from './scripts.ts';
 const SWEEP_BATCH = 200;
 
 /**
- * Deletes incidents resolved before `olderThan` (hash, timeline, firing set, index entries), a
+ * Deletes incidents resolved before `olderThan` (hash, timeline, firing set, charts, index entries), a
  * batch of the resolved index at a time, one atomic script per incident; returns how many.
  */
 export async function sweepResolved(redis: RedisClient, keys: StoreKeys, olderThan: Date): Promise<number> {
@@ -20,7 +20,15 @@ export async function sweepResolved(redis: RedisClient, keys: StoreKeys, olderTh
         runScript(
           redis,
           SWEEP_ONE,
-          [keys.incident(id), keys.timeline(id), keys.incidents, keys.open, keys.resolved, keys.firing(id)],
+          [
+            keys.incident(id),
+            keys.timeline(id),
+            keys.incidents,
+            keys.open,
+            keys.resolved,
+            keys.firing(id),
+            keys.charts(id),
+          ],
           [id, keys.prefix, cutoff],
         ),
       ),

@@ -4,8 +4,14 @@ import { z } from 'zod';
 import { LogSearchConfigSchema } from '../../engine/diagnostic-types/log-search.ts';
 import type { Facts } from '../../engine/types.ts';
 import { AdapterError } from '../../errors.ts';
-import { type ApiEndpoint, apiGet, capText } from '../prometheus-client.ts';
-import { abortError, type DiagnosticContext, type DiagnosticExecutor } from '../types.ts';
+import { type ApiEndpoint, apiGet, capText, parseRangeResponse } from '../prometheus-client.ts';
+import {
+  abortError,
+  type DiagnosticContext,
+  type DiagnosticExecutor,
+  type RangeSeries,
+  type SeriesWindow,
+} from '../types.ts';
 
 /** A `log_search` step's config, defaults applied: a Loki query or files with a pattern. */
 export type LogSearchConfig = z.infer<typeof LogSearchConfigSchema>;
@@ -64,6 +70,13 @@ export function createLogSearchExecutor(options: LogSearchOptions = {}): Diagnos
       return config.source === 'loki'
         ? searchLoki(config, options.loki, now(), ctx.signal)
         : searchFiles(config, now(), maxBytes, ctx.signal);
+    },
+    series(config: LogSearchConfig, window: SeriesWindow, ctx: DiagnosticContext): Promise<RangeSeries[]> {
+      if (config.source !== 'loki')
+        throw new AdapterError(ADAPTER, 'a per-minute count is drawn for Loki searches only, not files', {
+          retryable: false,
+        });
+      return countLoki(config, options.loki, window, ctx.signal);
     },
   };
 }
@@ -141,6 +154,35 @@ async function searchLoki(
     lines: entries.slice(0, config.limit).map((e) => e.line),
     truncated: false,
   };
+}
+
+/**
+ * Matching lines per minute over the window (Loki's `count_over_time`, summed over streams), for
+ * the step's chart: a point a minute, or one per window step when that is longer. The query is
+ * the step's rendered query as `run` sends it.
+ */
+async function countLoki(
+  config: LokiSearch,
+  loki: LokiConnection | undefined,
+  window: SeriesWindow,
+  signal: AbortSignal,
+): Promise<RangeSeries[]> {
+  if (loki === undefined)
+    throw new AdapterError('loki', 'loki is not configured (set LOKI_URL)', { retryable: false });
+  const stepSeconds = Math.max(60, Math.ceil(window.step / 1000));
+  const res = await apiGet(
+    'loki',
+    loki,
+    'loki/api/v1/query_range',
+    {
+      query: `sum(count_over_time(${config.query} [${stepSeconds}s]))`,
+      start: String(window.from / 1000),
+      end: String(window.to / 1000),
+      step: String(stepSeconds),
+    },
+    { signal, ...(loki.orgId !== undefined ? { headers: { 'X-Scope-OrgID': loki.orgId } } : {}) },
+  );
+  return parseRangeResponse(res, 'loki').series;
 }
 
 // ── files ───────────────────────────────────────────────────────────────────────────────────

@@ -56,6 +56,18 @@ export function createPrometheusQueryExecutor(
         result_type: result.resultType,
       };
     },
+    async series(config, window, ctx) {
+      if (client === undefined)
+        throw new AdapterError('prometheus', 'prometheus is not configured (set PROMETHEUS_URL)', {
+          retryable: false,
+        });
+      const range = { startMs: window.from, endMs: window.to, stepMs: window.step };
+      const result = await client.queryRange(config.query, range, {
+        signal: ctx.signal,
+        timeoutMs: ctx.timeoutMs ?? timeoutMs,
+      });
+      return result.series;
+    },
   };
 }
 

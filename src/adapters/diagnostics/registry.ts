@@ -10,7 +10,9 @@ import {
   type DiagnosticContext,
   type DiagnosticExecutor,
   parseAdapterConfig,
+  type RangeSeries,
   type Registry,
+  type SeriesWindow,
 } from '../types.ts';
 import { httpCheckExecutor } from './http-check.ts';
 import { shellCommandExecutor } from './shell-command.ts';
@@ -35,6 +37,16 @@ export interface DiagnosticRegistry extends Registry<DiagnosticType, AnyDiagnost
    *   the executor throws.
    */
   run(type: string, config: unknown, ctx: DiagnosticContext): Promise<Facts>;
+  /**
+   * The step's series over `window` for its chart, or null when its type draws none. Validates
+   * `config` as `run` does; throws what the executor throws.
+   */
+  series(
+    type: string,
+    config: unknown,
+    window: SeriesWindow,
+    ctx: DiagnosticContext,
+  ): Promise<RangeSeries[] | null>;
 }
 
 /** Builds the table of diagnostic executors; tests and other builds pass their own list. */
@@ -47,6 +59,11 @@ export function createDiagnosticRegistry(
     async run(type, config, ctx) {
       const executor = registry.require(type);
       return executor.run(parseAdapterConfig(type, executor.configSchema, config), ctx);
+    },
+    async series(type, config, window, ctx) {
+      const executor = registry.require(type);
+      if (!executor.series) return null;
+      return executor.series(parseAdapterConfig(type, executor.configSchema, config), window, ctx);
     },
   };
 }

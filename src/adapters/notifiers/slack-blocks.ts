@@ -29,6 +29,9 @@ export const SLACK_LIMITS = {
   buttonText: 75,
   buttonValue: 2000,
   buttonUrl: 3000,
+  imageUrl: 3000,
+  imageAltText: 2000,
+  imageTitle: 2000,
   confirmTitle: 100,
   confirmText: 300,
   confirmButton: 30,
@@ -57,7 +60,8 @@ export type SlackBlock =
   | { type: 'header'; text: PlainText }
   | { type: 'section'; text: MrkdwnText }
   | { type: 'context'; elements: MrkdwnText[] }
-  | { type: 'actions'; elements: SlackButton[] };
+  | { type: 'actions'; elements: SlackButton[] }
+  | { type: 'image'; image_url: string; alt_text: string; title: PlainText };
 
 /** What an incoming webhook is POSTed: `text` is the fallback shown in notifications. */
 export interface SlackMessage {
@@ -130,6 +134,7 @@ export function slackMessage(n: Notification, opts: SlackMessageOptions): SlackM
   head.push(section(clipMrkdwn(body.join('\n'), SLACK_LIMITS.sectionText)));
   if (incident) {
     head.push(...listSections('Diagnostics', diagnosticLines(incident), 4));
+    head.push(...imageBlocks(n));
     if (incident.decision) head.push(...listSections('Decision', decisionLines(incident), 2));
     if (incident.plan.length > 0) head.push(...listSections('Plan', incident.plan.map(planLine), 2));
   }
@@ -145,6 +150,18 @@ export function slackMessage(n: Notification, opts: SlackMessageOptions): SlackM
   // What is left of the 50 blocks goes to approvals (two blocks each, one kept for "n more").
   const room = SLACK_LIMITS.blocks - head.length - tail.length;
   return { text, blocks: [...head, ...approvalBlocks(n, opts, room), ...tail] };
+}
+
+/** One image block per chart the notification carries (a link Slack can fetch). */
+function imageBlocks(n: Notification): SlackBlock[] {
+  return (n.images ?? [])
+    .filter((image) => image.url.length <= SLACK_LIMITS.imageUrl)
+    .map((image) => ({
+      type: 'image',
+      image_url: image.url,
+      alt_text: clipPlain(image.alt || image.title, SLACK_LIMITS.imageAltText),
+      title: plain(image.title, SLACK_LIMITS.imageTitle),
+    }));
 }
 
 function statusLine(label: string, incident: Incident): string {

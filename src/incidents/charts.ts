@@ -1,0 +1,169 @@
+import type { NotificationImage } from '../adapters/types.ts';
+import {
+  type Chart,
+  type ChartMarker,
+  chartFromMatrix,
+  chartMarkers,
+  chartWindow,
+  missingChart,
+  thresholdsFromInterpret,
+} from '../engine/chart.ts';
+import { chartSummary } from '../engine/chart-svg.ts';
+import { CHARTED_TYPES } from '../engine/compile.ts';
+import type { DiagnosticStep } from '../engine/runbook-schema.ts';
+import type { Alert, Incident, NotificationKind } from '../engine/types.ts';
+import { AdapterError } from '../errors.ts';
+import { CHART_LINK_TTL_MS } from '../store/chart-links.ts';
+import type { PipelineDeps } from './deps.ts';
+
+/**
+ * The chart of one diagnostic (src/engine/chart.ts): its series from 30 minutes (or the step's
+ * `chart.window`) before the alert started to now, with the thresholds of its `interpret` and of
+ * its `chart.thresholds`. Runs beside the step's check, never after it; null for a step that draws
+ * none (`chart: false`, or a type without series).
+ *
+ * A range query that fails is a chart that says why (`missing`), never a changed verdict; a
+ * cancelled job (`jobSignal`) and a bug still throw.
+ */
+export async function chartOf(
+  deps: Pick<PipelineDeps, 'diagnostics' | 'now'>,
+  step: DiagnosticStep,
+  config: unknown,
+  alert: Pick<Alert, 'startsAt'>,
+  jobSignal: AbortSignal | undefined,
+): Promise<Chart | null> {
+  if (step.chart === false || !CHARTED_TYPES.has(step.type)) return null;
+  const now = deps.now().getTime();
+  const started = Date.parse(alert.startsAt);
+  const window = chartWindow({
+    alertStartedAt: Number.isNaN(started) ? now : started,
+    now,
+    ...(step.chart?.window !== undefined ? { windowMs: step.chart.window } : {}),
+    ...(step.chart?.step !== undefined ? { stepMs: step.chart.step } : {}),
+  });
+  const thresholds = [
+    ...thresholdsFromInterpret(step.interpret),
+    ...(step.chart?.thresholds ?? []).map((t) => ({ ...t, source: 'runbook' as const })),
+  ];
+  const kind = step.type === 'log_search' ? 'log_count' : 'metric';
+  const query = (config as { query?: unknown }).query;
+  const base = { kind, query: typeof query === 'string' ? query : '', window, thresholds } as const;
+  const timeout = AbortSignal.timeout(step.timeout * 1000);
+  const signal = jobSignal ? AbortSignal.any([jobSignal, timeout]) : timeout;
+  try {
+    const series = await deps.diagnostics.series(step.type, config, window, {
+      signal,
+      timeoutMs: step.timeout * 1000,
+    });
+    if (series === null) return null;
+    return chartFromMatrix({ ...base, matrix: series });
+  } catch (err) {
+    if (jobSignal?.aborted) throw err;
+    if (timeout.aborted)
+      return missingChart({ ...base, reason: `the range query timed out after ${step.timeout}s` });
+    if (err instanceof AdapterError) return missingChart({ ...base, reason: err.message });
+    throw err;
+  }
+}
+
+/** The key of a step's chart: its id at diagnosis, `verify:<id>` for its latest verify. */
+export function chartKey(stepId: string, phase: 'diagnosis' | 'verify'): string {
+  return phase === 'verify' ? `verify:${stepId}` : stepId;
+}
+
+/** A chart as the API serves it: with its step's title, its markers and where its image is. */
+export interface ChartView {
+  /** The stored key: the step id, or `verify:<stepId>`. */
+  key: string;
+  stepId: string;
+  phase: 'diagnosis' | 'verify';
+  /** The step's name (its id when the runbook no longer has it). */
+  title: string;
+  /** One line for alt text and Slack. */
+  summary: string;
+  chart: Chart;
+  markers: ChartMarker[];
+}
+
+/**
+ * The incident's charts in the runbook's diagnostic order, each verify chart after its step's,
+ * with the incident's moments (alert start, opening, remediations, verifies) as markers.
+ */
+export async function chartViews(
+  deps: Pick<PipelineDeps, 'store' | 'catalog'>,
+  incident: Pick<Incident, 'id' | 'runbookId' | 'alert' | 'createdAt'>,
+): Promise<ChartView[]> {
+  const [charts, events] = await Promise.all([
+    deps.store.charts(incident.id),
+    deps.store.timeline(incident.id),
+  ]);
+  const keys = Object.keys(charts);
+  if (keys.length === 0) return [];
+  const markers = chartMarkers({
+    alertStartedAt: incident.alert.startsAt,
+    incidentCreatedAt: incident.createdAt,
+    events,
+  });
+  const steps = deps.catalog.get(incident.runbookId)?.runbook.diagnostics ?? [];
+  const order = (stepId: string) => {
+    const at = steps.findIndex((s) => s.id === stepId);
+    return at === -1 ? steps.length : at;
+  };
+  return keys
+    .map((key): ChartView => {
+      const phase = key.startsWith('verify:') ? 'verify' : 'diagnosis';
+      const stepId = phase === 'verify' ? key.slice('verify:'.length) : key;
+      const chart = charts[key]!;
+      const title = steps.find((s) => s.id === stepId)?.name ?? stepId;
+      return { key, stepId, phase, title, summary: chartSummary(chart, title), chart, markers };
+    })
+    .sort(
+      (a, b) =>
+        order(a.stepId) - order(b.stepId) ||
+        a.stepId.localeCompare(b.stepId) ||
+        (a.phase === b.phase ? 0 : a.phase === 'diagnosis' ? -1 : 1),
+    );
+}
+
+/** Whether a public URL is this machine only (no use giving Slack a link to it). */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Notifications that show the charts of the critical metrics (after the decision, when paging). */
+const WITH_IMAGES: ReadonlySet<NotificationKind> = new Set(['update', 'escalation']);
+/** Images per message: more would push the plan and the buttons down. */
+const MAX_IMAGES = 3;
+
+/**
+ * The chart images a notification of `kind` shows: the diagnosis charts (with data) of the steps
+ * judged critical, as signed public links — none when the public URL is a loopback address (the
+ * receiver could not fetch them) or the kind shows none.
+ */
+export async function notificationImages(
+  deps: Pick<PipelineDeps, 'store' | 'catalog' | 'chartLinks' | 'publicUrl' | 'now'>,
+  incident: Incident,
+  kind: NotificationKind,
+): Promise<NotificationImage[]> {
+  const publicUrl = deps.publicUrl;
+  if (!publicUrl || isLoopbackUrl(publicUrl) || !WITH_IMAGES.has(kind)) return [];
+  const critical = new Set(
+    Object.values(incident.verdicts)
+      .filter((v) => v.status === 'critical')
+      .map((v) => v.stepId),
+  );
+  if (critical.size === 0) return [];
+  const views = (await chartViews(deps, incident))
+    .filter((v) => v.phase === 'diagnosis' && critical.has(v.stepId) && v.chart.series.length > 0)
+    .slice(0, MAX_IMAGES);
+  const expiresAt = deps.now().getTime() + CHART_LINK_TTL_MS;
+  const base = publicUrl.replace(/\/+$/, '');
+  return Promise.all(
+    views.map(async (v) => ({
+      url: `${base}${await deps.chartLinks.sign(incident.id, v.key, expiresAt)}`,
+      alt: v.summary,
+      title: v.title,
+    })),
+  );
+}
