@@ -31,6 +31,8 @@ function blockLines(block: SlackBlock): string[] {
       return readable(block.text.text).split('\n');
     case 'actions':
       return [block.elements.map((b) => `[ ${b.text.text} ]${b.url ? ` ${b.url}` : ''}`).join('  ')];
+    case 'image':
+      return [`[chart: ${block.title.text}] ${block.image_url}`];
   }
 }
 

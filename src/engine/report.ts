@@ -6,16 +6,36 @@ import { type Facts, type Incident, type TimelineEvent, VERDICT_SYMBOLS, type Ve
  * table cells, links, HTML or headings to the report. Output depends only on the inputs: times are
  * ISO-8601 UTC, labels are sorted, and no clock is read.
  */
-export function renderReport(incident: Incident, timeline: readonly TimelineEvent[]): string {
+export function renderReport(
+  incident: Incident,
+  timeline: readonly TimelineEvent[],
+  charts: readonly ReportChart[] = [],
+): string {
   return `${[
     `# Incident ${text(incident.id)}: ${text(incident.runbookName)} (${text(incident.severity)})`,
     summary(incident, timeline),
     alertSection(incident),
     verdicts(incident),
+    ...(charts.length > 0 ? [chartsSection(charts)] : []),
     decision(incident),
     actions(incident),
     timelineSection(timeline),
   ].join('\n\n')}\n`;
+}
+
+/** A chart the report shows (src/engine/chart.ts): its title, its words, and where its image is. */
+export interface ReportChart {
+  title: string;
+  summary: string;
+  /** The image: a URL (report.md), or a placeholder the HTML report swaps for the inline SVG. */
+  src: string;
+}
+
+function chartsSection(charts: readonly ReportChart[]): string {
+  // The URL is ours (a chart route), but escaped all the same: it must stay one link target.
+  const target = (src: string) => `<${src.replace(/[<>\s]/g, encodeURIComponent)}>`;
+  const lines = charts.map((c) => `### ${text(c.title)}\n\n![${text(c.summary)}](${target(c.src)})`);
+  return `## Charts\n\n${lines.join('\n\n')}`;
 }
 
 /** Inline Markdown text: HTML and Markdown punctuation escaped, line breaks as `<br>`. */

@@ -5,6 +5,7 @@ import type { RunbookCatalog } from '../engine/catalog.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues/queues.ts';
 import type { RedisClient } from '../redis/client.ts';
+import type { ChartLinks } from '../store/chart-links.ts';
 import type { IncidentStore } from '../store/incident-store.ts';
 import type { NotifyHolds } from '../store/notify-holds.ts';
 import type { Safety } from '../store/safety.ts';
@@ -21,6 +22,8 @@ export interface PipelineDeps {
   thresholds: ThresholdState;
   /** Notifications held back per address after a 429. */
   holds: NotifyHolds;
+  /** Signed links to chart images, for Slack (no token needed, one image each, until they expire). */
+  chartLinks: ChartLinks;
   queues: Queues;
   catalog: RunbookCatalog;
   diagnostics: DiagnosticRegistry;

@@ -3,6 +3,7 @@ import { notificationText } from '../engine/notification-text.ts';
 import { parseNotifyAddress } from '../engine/notify-address.ts';
 import { AdapterError } from '../errors.ts';
 import type { JobData } from '../queues/catalog.ts';
+import { notificationImages } from './charts.ts';
 import type { PipelineDeps } from './deps.ts';
 
 const SEND_TIMEOUT_MS = 10_000;
@@ -56,6 +57,7 @@ export async function deliver(
   const heldMs = await deps.holds.remainingMs(data.channel);
   if (heldMs > 0 && run.canWait) return { waitMs: heldMs };
   const { title, text } = notificationText(data.kind, incident, data.stepId);
+  const images = await notificationImages(deps, incident, data.kind);
   const timeout = AbortSignal.timeout(SEND_TIMEOUT_MS);
   try {
     const outcome = await notifier.send(
@@ -70,6 +72,7 @@ export async function deliver(
         incident,
         runbookName: incident.runbookName,
         ...(data.stepId ? { stepId: data.stepId } : {}),
+        ...(images.length > 0 ? { images } : {}),
       },
       { signal: run.signal ? AbortSignal.any([run.signal, timeout]) : timeout },
     );

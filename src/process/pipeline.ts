@@ -11,6 +11,7 @@ import { createQueues } from '../queues/queues.ts';
 import { createRedis, type RedisClient, waitReady } from '../redis/client.ts';
 import { effectivePrefix } from '../redis/url.ts';
 import { settleWithin } from '../runtime/shutdown.ts';
+import { createChartLinks } from '../store/chart-links.ts';
 import { createIncidentStore } from '../store/incident-store.ts';
 import { createNotifyHolds } from '../store/notify-holds.ts';
 import { createProgressHub } from '../store/progress.ts';
@@ -72,6 +73,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     safety: createSafety(redis, opts.prefix, () => now().getTime()),
     thresholds: createThresholdState(redis, opts.prefix),
     holds: createNotifyHolds(redis, opts.prefix),
+    chartLinks: createChartLinks(redis, opts.prefix),
     queues: createQueues(queueConnection, opts.prefix, opts.logger, opts.telemetry),
     catalog: opts.catalog,
     diagnostics: adapters.diagnostics,

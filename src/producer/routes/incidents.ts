@@ -6,6 +6,7 @@ import { SeveritySchema } from '../../engine/runbook-schema.ts';
 import { fingerprintFromLabels } from '../../engine/triggers.ts';
 import { type Alert, INCIDENT_STATUSES } from '../../engine/types.ts';
 import { FirelineError, NotFoundError } from '../../errors.ts';
+import { chartViews } from '../../incidents/charts.ts';
 import type { PipelineDeps } from '../../incidents/deps.ts';
 import type { IntakeOutcome } from '../../incidents/intake.ts';
 import {
@@ -17,9 +18,12 @@ import {
 } from '../../incidents/operations.ts';
 import { jobIds } from '../../queues/catalog.ts';
 import { actorOf, requireScope } from '../auth.ts';
+import { chartImage, chartTitle } from '../chart-image.ts';
 import type { ApiDeps } from '../deps.ts';
 import { redisErrorsAs503, requireRedis, UnavailableError } from '../http-errors.ts';
 import { jsonBody } from '../json-body.ts';
+import { sendProblem } from '../problem.ts';
+import { reportHtml } from '../report-html.ts';
 
 /**
  * The operator API on incidents: list, read, timeline, report, manual trigger, and the responder
@@ -135,6 +139,11 @@ export function incidentRoutes(deps: ApiDeps): Router {
   router.get(`${base}/:id`, ...read, getIncident(p));
   router.get(`${base}/:id/timeline`, ...read, getTimeline(p));
   router.get(`${base}/:id/report.md`, ...read, getReport(p));
+  router.get(`${base}/:id/report.html`, ...read, getReportHtml(p));
+  router.get(`${base}/:id/charts`, ...read, getCharts(p));
+  router.get(`${base}/:id/charts/:file`, ...read, getChartImage(p));
+  // No token: the signature is the permission, for one chart until it expires.
+  router.get('/api/v1/chart-images/:id/:file', requireRedis(deps), getSignedChartImage(p));
   router.post(`${base}/:id/approvals/:stepId`, ...act, decideApproval(p));
   router.post(`${base}/:id/steps/:stepId/complete`, ...act, completeManualStep(p));
   router.post(`${base}/:id/ack`, ...act, acknowledgeIncident(p));
@@ -219,15 +228,128 @@ function getTimeline(p: PipelineDeps): RequestHandler {
   };
 }
 
-/** `GET /api/v1/incidents/:id/report.md`: the incident report as a Markdown download. */
+/**
+ * `GET /api/v1/incidents/:id/report.md`: the incident report as a Markdown download, its charts as
+ * links to their SVG under the public URL.
+ */
 function getReport(p: PipelineDeps): RequestHandler {
   return async (req, res) => {
     const incident = await requireIncident(p, params(req.params).id);
-    const markdown = renderReport(incident, await p.store.timeline(incident.id));
+    const [timeline, views] = await Promise.all([p.store.timeline(incident.id), chartViews(p, incident)]);
+    const base = (p.publicUrl ?? '').replace(/\/+$/, '');
+    const charts = views.map((v) => ({
+      title: chartTitle(v),
+      summary: v.summary,
+      src: `${base}/api/v1/incidents/${encodeURIComponent(incident.id)}/charts/${encodeURIComponent(v.key)}.svg`,
+    }));
     res
       .type('text/markdown; charset=utf-8')
-      .setHeader('Content-Disposition', `attachment; filename="${incident.id.replace(/["\\\r\n]/g, '_')}.md"`)
-      .send(markdown);
+      .setHeader('Content-Disposition', `attachment; filename="${fileName(incident.id)}.md"`)
+      .send(renderReport(incident, timeline, charts));
+  };
+}
+
+/** `GET /api/v1/incidents/:id/report.html`: the report as one self-contained page, charts inline. */
+function getReportHtml(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
+    const incident = await requireIncident(p, params(req.params).id);
+    const [timeline, views] = await Promise.all([p.store.timeline(incident.id), chartViews(p, incident)]);
+    const charts = views.map((v, i) => ({
+      view: v,
+      placeholder: `fireline-chart-${i}`,
+      svg: chartImage(v, 'svg', 'light').toString('utf8'),
+    }));
+    const markdown = renderReport(
+      incident,
+      timeline,
+      charts.map((c) => ({ title: chartTitle(c.view), summary: c.view.summary, src: c.placeholder })),
+    );
+    const title = `Incident ${incident.id}: ${incident.runbookName}`;
+    res
+      .type('text/html; charset=utf-8')
+      .setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .setHeader('Content-Disposition', `attachment; filename="${fileName(incident.id)}.html"`)
+      .send(
+        reportHtml(
+          title,
+          markdown,
+          charts.map((c) => ({ ...c, summary: c.view.summary })),
+        ),
+      );
+  };
+}
+
+const fileName = (id: string) => id.replace(/["\\\r\n]/g, '_');
+
+/** `GET /api/v1/incidents/:id/charts`: the incident's charts (src/incidents/charts.ts), with their images. */
+function getCharts(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
+    const incident = await requireIncident(p, params(req.params).id);
+    const views = await chartViews(p, incident);
+    const base = `/api/v1/incidents/${encodeURIComponent(incident.id)}/charts`;
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({
+      charts: views.map((v) => ({ ...v, svgUrl: `${base}/${encodeURIComponent(v.key)}.svg` })),
+    });
+  };
+}
+
+const ChartFile = z.object({
+  file: z.string().regex(/^(verify:)?[A-Za-z0-9_-]{1,64}\.(svg|png)$/, {
+    error: 'expected <stepId>.svg, <stepId>.png, verify:<stepId>.svg or verify:<stepId>.png',
+  }),
+});
+const ChartQuery = z.object({ theme: z.enum(['light', 'dark']).default('light') });
+
+/** `GET /api/v1/incidents/:id/charts/:key.svg` (or `.png`, `?theme=dark`): one chart as an image. */
+function getChartImage(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
+    const incident = await requireIncident(p, params(req.params).id);
+    const { file } = ChartFile.parse(req.params);
+    const { theme } = ChartQuery.parse(req.query);
+    const format = file.endsWith('.png') ? 'png' : 'svg';
+    const key = file.slice(0, -'.svg'.length);
+    const view = (await chartViews(p, incident)).find((v) => v.key === key);
+    if (!view) throw new NotFoundError(`chart '${key}' of incident '${incident.id}'`);
+    res
+      .type(format === 'png' ? 'image/png' : 'image/svg+xml; charset=utf-8')
+      .setHeader('Cache-Control', 'no-store')
+      // An SVG opened on its own is a document: it may run nothing, load nothing.
+      .setHeader('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .setHeader('X-Content-Type-Options', 'nosniff')
+      .send(chartImage(view, format, theme));
+  };
+}
+
+const SignedQuery = z.object({
+  exp: z.coerce.number().int(),
+  sig: z.string().regex(/^[A-Za-z0-9_-]{43}$/, { error: 'expected a signature' }),
+});
+
+/**
+ * `GET /api/v1/chart-images/:id/:key.png?exp=…&sig=…`: one chart's PNG through a signed link
+ * (src/store/chart-links.ts), for receivers such as Slack that fetch images without a token. An
+ * expired, altered or foreign link is a 403 that says only that.
+ */
+function getSignedChartImage(p: PipelineDeps): RequestHandler {
+  return async (req, res) => {
+    const { id } = params(req.params);
+    const { file } = ChartFile.parse(req.params);
+    const query = SignedQuery.safeParse(req.query);
+    const key = file.slice(0, -'.png'.length);
+    const valid =
+      file.endsWith('.png') &&
+      query.success &&
+      (await p.chartLinks.verify(id, key, query.data.exp, query.data.sig, p.now().getTime()));
+    if (!valid)
+      return sendProblem(res, 403, 'Forbidden', 'this chart link is not valid (expired or altered)');
+    const incident = await requireIncident(p, id);
+    const view = (await chartViews(p, incident)).find((v) => v.key === key);
+    if (!view) throw new NotFoundError(`chart '${key}' of incident '${id}'`);
+    res
+      .type('image/png')
+      .setHeader('Cache-Control', 'private, max-age=3600')
+      .send(chartImage(view, 'png', 'light'));
   };
 }
 
