@@ -2,6 +2,9 @@
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
+# Fonts for the chart PNGs (src/producer/chart-image.ts); the slim image has none.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY bin ./bin
