@@ -56,6 +56,20 @@ export interface PipelineResult {
       redisBytes: boolean;
     };
   };
+  /** Issue 14 (bench/chart-cost.ts); absent in runs from before it. */
+  charts?: {
+    bytesPerIncident: ChartSide;
+    p50Ms: ChartSide;
+  };
+}
+
+/** A figure with a metric step's chart on and off. */
+interface ChartSide {
+  on: number;
+  off: number;
+  ratio: number;
+  targetRatio: number;
+  meets: boolean;
 }
 
 /** The fields of bench/ingest.ts's JSON read here. */
@@ -229,6 +243,24 @@ export function targetsOf({ engine: e, pipeline: p, ingest: i }: BenchResults) {
       ratio: i?.apiCpuMsPerAlert.ratio ?? null,
       target: `≤ ${i?.apiCpuMsPerAlert.targetRatio ?? 1.5}×`,
       met: i?.meets.apiCpu ?? null,
+    },
+    chartBytes: {
+      figure: 'Redis bytes per finished incident with a metric step charted',
+      measured: p?.charts?.bytesPerIncident.on ?? null,
+      baseline: p?.charts?.bytesPerIncident.off ?? null,
+      baselineIs: 'the same runbook with chart: false, same run',
+      ratio: p?.charts?.bytesPerIncident.ratio ?? null,
+      target: `≤ ${p?.charts?.bytesPerIncident.targetRatio ?? 1.1}×`,
+      met: p?.charts?.bytesPerIncident.meets ?? null,
+    },
+    chartP50: {
+      figure: 'intake → decision.made p50 (ms) with a metric step charted',
+      measured: p?.charts?.p50Ms.on ?? null,
+      baseline: p?.charts?.p50Ms.off ?? null,
+      baselineIs: 'the same runbook with chart: false, incidents alternating',
+      ratio: p?.charts?.p50Ms.ratio ?? null,
+      target: `≤ ${p?.charts?.p50Ms.targetRatio ?? 1.1}×`,
+      met: p?.charts?.p50Ms.meets ?? null,
     },
   } satisfies Record<string, TargetCheck>;
   return checks;

@@ -10,11 +10,31 @@ import { parseRunbook } from '../src/engine/runbook-parse.ts';
 /** How many diagnostics the runbook has. */
 export const FIVE_CHECKS = 5;
 
+/**
+ * The first step as a `prometheus_query` (the chart bench: bench/chart-cost.ts), its chart on or
+ * off; the other four stay http_checks.
+ */
+export interface MetricStep {
+  chart: boolean;
+}
+
+const metricStep = (opts: MetricStep) => `
+  - id: check_1
+    name: Local metric
+    type: prometheus_query
+    timeout: 10
+    config:
+      query: 'max(bench_latency{instance="{{ alert.labels.instance }}"})'${opts.chart ? '' : '\n    chart: false'}
+    interpret:
+      critical: "!empty && value >= 90"
+      healthy: "empty || value < 90"`;
+
 /** The runbook's YAML, its checks pointed at `baseUrl`. */
-export function fiveChecksRunbook(baseUrl: string): string {
-  const steps = Array.from(
-    { length: FIVE_CHECKS },
-    (_, i) => `
+export function fiveChecksRunbook(baseUrl: string, metric?: MetricStep): string {
+  const steps = Array.from({ length: FIVE_CHECKS }, (_, i) =>
+    i === 0 && metric
+      ? metricStep(metric)
+      : `
   - id: check_${i + 1}
     name: Local check ${i + 1}
     type: http_check
@@ -54,8 +74,8 @@ escalation:
 }
 
 /** The runbook parsed and compiled, as the catalog would hold it; throws if it does not load. */
-export function compileFiveChecks(baseUrl: string): CompiledRunbook {
-  const parsed = parseRunbook(fiveChecksRunbook(baseUrl), 'bench-five-checks.yaml');
+export function compileFiveChecks(baseUrl: string, metric?: MetricStep): CompiledRunbook {
+  const parsed = parseRunbook(fiveChecksRunbook(baseUrl, metric), 'bench-five-checks.yaml');
   if (!parsed.ok)
     throw new Error(`bench runbook does not load: ${parsed.issues.map((i) => i.message).join('; ')}`);
   return parsed.compiled;

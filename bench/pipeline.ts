@@ -26,6 +26,7 @@ import { createLogger } from '../src/logger.ts';
 import { createPipeline, type Pipeline } from '../src/process/pipeline.ts';
 import { QUEUE_NAMES } from '../src/queues/catalog.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
+import { chartCost } from './chart-cost.ts';
 import { compileFiveChecks, FIVE_CHECKS } from './five-checks.ts';
 import {
   type CommandStats,
@@ -432,6 +433,8 @@ async function main(): Promise<number> {
       `storm: ${STORM_ALERTS} alerts × ${STORM_DELIVERIES_PER_ALERT} deliveries, ${STORM_IN_FLIGHT} in flight`,
     );
     const s = await storm(redis.url, admin, server);
+    await admin.flushall();
+    const charts = await chartCost(redis.url, admin, server.url, SETTINGS, settled);
     const ratio = round(fireline.p50Ms / raw.p50Ms);
     const throughputRatio = round(s.incidentsPerSec / raw.stormFlowsPerSec);
     const cpu = {
@@ -518,6 +521,8 @@ async function main(): Promise<number> {
           rawBullmq: { ...raw.stormCpu, redisCallsPerFlow: raw.stormRedisCallsPerFlow },
         },
       },
+      /** Issue 14: a metric step's chart, on vs off (bench/chart-cost.ts). */
+      charts,
       loadavg: os.loadavg().map((x) => round(x)),
       node: process.version,
       bullmq: bullmqVersion(),
@@ -537,6 +542,8 @@ async function main(): Promise<number> {
         `storm peak RSS                      ${s.peakRssMb} MB          ≤ ${TARGET_RSS_MB} MB ${ok(meets.peakRss)}`,
         `storm Redis bytes/incident          ${s.redisBytesPerIncident}            ≤ ${TARGET_BYTES} ${ok(meets.redisBytes)}`,
         `storm diagnostic requests           ${s.diagnosticRequests}            ${STORM_ALERTS * DIAGNOSTICS}  ${ok(meets.diagnosticRequests)}`,
+        `chart Redis bytes/incident on / off ${charts.bytesPerIncident.on} / ${charts.bytesPerIncident.off} (${charts.bytesPerIncident.ratio}×)  ≤ ${charts.bytesPerIncident.targetRatio}×  ${ok(charts.bytesPerIncident.meets)}`,
+        `chart intake→decision p50 on / off  ${charts.p50Ms.on} / ${charts.p50Ms.off} ms (${charts.p50Ms.ratio}×)  ≤ ${charts.p50Ms.targetRatio}×  ${ok(charts.p50Ms.meets)}`,
         '',
       ].join('\n'),
     );
