@@ -66,7 +66,7 @@ describe('console routes: page, modules, security headers, whoami', () => {
 
     // Every module of the import map is served, cached for a year (its URL carries the version).
     const { imports } = JSON.parse(importMap ?? '{}') as { imports: Record<string, string> };
-    expect(Object.keys(imports).sort()).toEqual(['htm', 'preact', 'preact/hooks']);
+    expect(Object.keys(imports).sort()).toEqual(['htm', 'preact', 'preact/hooks', 'uplot']);
     for (const [name, src] of Object.entries(imports)) {
       expect(src, name).toMatch(/^\/vendor\/[a-z]+\.module\.js\?v=\d+\.\d+\.\d+$/);
       const mod = await fetch(`${url}${src}`);
@@ -75,6 +75,13 @@ describe('console routes: page, modules, security headers, whoami', () => {
       expect(mod.headers.get('cache-control'), src).toBe('public, max-age=31536000, immutable');
       expect(await mod.text(), src).toMatch(/\bexport\b/);
     }
+    // The chart library's style sheet, linked from the head, versioned and cached the same way.
+    const sheet = /<link rel="stylesheet" href="(\/vendor\/uplot\.css\?v=\d+\.\d+\.\d+)">/.exec(page)?.[1];
+    expect(sheet, 'the uPlot style sheet link').toBeDefined();
+    const css = await fetch(`${url}${sheet}`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    expect(css.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
   });
 
   it('serves the console modules revalidated by ETag, and leaves API, ops and unknown files to their owners', async () => {

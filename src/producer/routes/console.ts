@@ -11,8 +11,9 @@ import type { ApiDeps } from '../deps.ts';
 
 /**
  * The responder console: a Preact + htm page served as ES modules, with no build step. The
- * browser gets Preact from `node_modules` through an import map (an inline script, allowed by its
- * sha256 in the Content-Security-Policy), and the console's own modules from `src/console/`.
+ * browser gets Preact (and uPlot, for the charts) from `node_modules` through an import map (an
+ * inline script, allowed by its sha256 in the Content-Security-Policy), uPlot's style sheet
+ * through a `<link>`, and the console's own modules from `src/console/`.
  * Every HTML route of the page (`/`, `/incidents/:id`, `/runbooks`, …) answers the same
  * index.html; the page routes itself.
  */
@@ -23,12 +24,22 @@ const require = createRequire(import.meta.url);
 /** Paths that belong to the API or operations, never to the page. */
 const RESERVED = /^\/(api|admin|metrics|healthz|readyz|console|vendor)(\/|$)/;
 
-/** The third-party modules the page imports, by their import-map name, and their file in the package. */
+/**
+ * The third-party files the page loads, each with its file in the package: modules by their
+ * import-map name, style sheets linked from the page's head (where index.html says `<!--vendorcss-->`).
+ */
 const VENDOR = [
   { name: 'preact', file: 'preact.module.js', pkg: 'preact', path: 'dist/preact.mjs' },
   { name: 'preact/hooks', file: 'hooks.module.js', pkg: 'preact', path: 'hooks/dist/hooks.mjs' },
   { name: 'htm', file: 'htm.module.js', pkg: 'htm', path: 'dist/htm.module.js' },
+  { name: 'uplot', file: 'uplot.module.js', pkg: 'uplot', path: 'dist/uPlot.esm.js' },
+  { name: null, file: 'uplot.css', pkg: 'uplot', path: 'dist/uPlot.min.css' },
 ] as const;
+
+type VendorFile = (typeof VENDOR)[number];
+
+const CONTENT_TYPE = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+const contentType = (v: VendorFile) => (v.file.endsWith('.css') ? CONTENT_TYPE.css : CONTENT_TYPE.js);
 
 /**
  * The installed package's folder and version. Found from its main entry, because not every
@@ -55,12 +66,19 @@ function installed(pkg: string): { dir: string; version: string } {
 /** The page, its import map and the CSP that admits exactly that inline script. */
 function buildIndex(): { html: string; csp: string } {
   const imports: Record<string, string> = {};
-  // The version in the URL lets the browser cache vendor files for a year and still get new ones.
-  for (const v of VENDOR) imports[v.name] = `/vendor/${v.file}?v=${installed(v.pkg).version}`;
+  const links: string[] = [];
+  for (const v of VENDOR) {
+    // The version in the URL lets the browser cache vendor files for a year and still get new ones.
+    const src = `/vendor/${v.file}?v=${installed(v.pkg).version}`;
+    if (v.name) imports[v.name] = src;
+    else links.push(`<link rel="stylesheet" href="${src}">`);
+  }
   const importMap = JSON.stringify({ imports });
   const hash = createHash('sha256').update(importMap).digest('base64');
   const template = readFileSync(join(CONSOLE_DIR, 'index.html'), 'utf8');
-  const html = template.replace('<!--importmap-->', `<script type="importmap">${importMap}</script>`);
+  const html = template
+    .replace('<!--vendorcss-->', links.join('\n    '))
+    .replace('<!--importmap-->', `<script type="importmap">${importMap}</script>`);
   const csp = [
     "default-src 'none'",
     `script-src 'self' 'sha256-${hash}'`,
@@ -85,14 +103,14 @@ function securityHeaders(csp: string): RequestHandler {
   };
 }
 
-/** Sends one vendor module from its installed package, cached for a year. */
-function vendorFile(logger: Logger, v: (typeof VENDOR)[number]): RequestHandler {
+/** Sends one vendor file from its installed package, cached for a year. */
+function vendorFile(logger: Logger, v: VendorFile): RequestHandler {
   const path = join(installed(v.pkg).dir, v.path);
   return (_req, res, next) => {
     res.sendFile(
       path,
       {
-        headers: { 'Content-Type': 'text/javascript; charset=utf-8' },
+        headers: { 'Content-Type': contentType(v) },
         maxAge: '365d',
         immutable: true,
       },
@@ -107,7 +125,7 @@ function vendorFile(logger: Logger, v: (typeof VENDOR)[number]): RequestHandler 
 }
 
 /**
- * Routes of the console: `/vendor/*` (Preact and htm, cached for a year), `/console/*` (the
+ * Routes of the console: `/vendor/*` (Preact, htm and uPlot, cached for a year), `/console/*` (the
  * page's modules and styles, revalidated by ETag), `GET /api/v1/whoami` (the caller's scopes, so
  * the page can disable actions a viewer token may not take), and index.html for any other GET of
  * an HTML page outside the API. Mount it last, before the 404.
