@@ -1,20 +1,20 @@
-import { randomUUID } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import {
-  type Exporter,
-  type PrivatePrometheus,
-  startExporter,
-  startPrometheus,
-} from '../../scripts/harness/prometheus.ts';
 import { ConnectionsSchema } from '../../src/adapters/connections.ts';
 import { createAdapters } from '../../src/adapters/index.ts';
 import type { Chart } from '../../src/engine/chart.ts';
-import type { Alert, TimelineEvent } from '../../src/engine/types.ts';
-import type { Pipeline } from '../../src/process/pipeline.ts';
+import type { TimelineEvent } from '../../src/engine/types.ts';
 import { incidentRoutes } from '../../src/producer/routes/incidents.ts';
 import { QUEUES } from '../../src/queues/catalog.ts';
 import { startApi } from '../helpers/api-server.ts';
+import {
+  type Cleanups,
+  chartRunbook,
+  METRIC,
+  metricStack,
+  openMetricIncident,
+  pipelineWith,
+} from '../helpers/metric-stack.ts';
 import { eventsUntil, FAST_WORKERS, httpServer, testPipeline } from '../helpers/pipeline.ts';
 import { startReceiver } from '../helpers/receiver.ts';
 
@@ -28,127 +28,18 @@ const redisUrl = inject('redisUrl');
  * PNG, and Slack gets the chart as an image through a signed link only when Fireline's public URL
  * is not a loopback address.
  */
-const METRIC = 'fireline_chart_latency';
-
-function runbook(lowerUrl: string, chart = 'chart: { window: 30s, step: 1s }') {
-  return `
-id: chart-latency
-name: Chart latency
-severity: P2
-service: pay
-triggers:
-  - type: alert
-    alertName: PayLatencyHigh
-diagnostics:
-  - id: latency
-    name: Payment p99 latency
-    type: prometheus_query
-    timeout: 10
-    config:
-      query: 'max(${METRIC}{service="pay"})'
-    ${chart}
-    interpret:
-      critical: "value >= 90"
-      healthy: "value < 90"
-decisionTree:
-  - condition: "diagnostics.latency.status == 'critical'"
-    then: [lower]
-    description: Latency over 90
-remediations:
-  - id: lower
-    name: Lower the latency
-    type: automated
-    action:
-      type: run_script
-      config:
-        command: [node, -e, "fetch(process.argv[1], { method: 'POST' }).then((r) => process.exit(r.ok ? 0 : 1))", "${lowerUrl}"]
-    verify:
-      diagnostics: [latency]
-      afterSeconds: 2
-escalation:
-  primary: "#ops"
-  escalateAfterMinutes: 15
-`;
-}
-
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-interface Setup {
-  exporter: Exporter;
-  prometheus: PrivatePrometheus;
-  lowered: string[];
-  lowerUrl: string;
-}
-
-/** The exporter at 95 for a few scrapes (after 10 at first), a real Prometheus, the "lower" hook. */
-async function metricStack(): Promise<Setup> {
-  const exporter = await startExporter();
-  cleanups.push(exporter.close);
-  exporter.set(METRIC, { service: 'pay' }, 10);
-  const prometheus = await startPrometheus([exporter.target]);
-  cleanups.push(prometheus.stop);
-  const at = (v: string) => (r: unknown) => (r as { value: [number, string] }[])[0]?.value[1] === v;
-  // A few seconds of each value in Prometheus (its range query sees whole seconds only).
-  await prometheus.waitFor(
-    `count_over_time(${METRIC}[30s])`,
-    (r) => Number((r as { value: [number, string] }[])[0]?.value[1]) >= 3,
-  );
-  exporter.set(METRIC, { service: 'pay' }, 95);
-  await prometheus.waitFor(`min_over_time(${METRIC}[3s])`, at('95'));
-  const lowered: string[] = [];
-  const hook = await httpServer((_req, res) => {
-    exporter.set(METRIC, { service: 'pay' }, 20);
-    lowered.push(new Date().toISOString());
-    res.end('lowered');
-  });
-  cleanups.push(hook.close);
-  return { exporter, prometheus, lowered, lowerUrl: `${hook.url}/lower` };
-}
-
-async function pipelineWith(
-  stack: Setup,
-  opts: { publicUrl: string; chart?: string; slackUrl?: string },
-): Promise<Pipeline> {
-  const connections = {
-    prometheus: { url: stack.prometheus.url },
-    ...(opts.slackUrl ? { slack: { webhooks: { '#ops': opts.slackUrl } } } : {}),
-  };
-  const pipeline = await testPipeline(redisUrl, [runbook(stack.lowerUrl, opts.chart)], {
-    adapters: createAdapters(ConnectionsSchema.parse(connections)),
-    publicUrl: opts.publicUrl,
-  });
-  cleanups.push(() => pipeline.close(5000));
-  await pipeline.startWorkers(FAST_WORKERS);
-  return pipeline;
-}
-
-function alert(): Alert {
-  const startsAt = new Date(Date.now() - 5_000).toISOString();
-  return {
-    source: 'alertmanager',
-    status: 'firing',
-    labels: { alertname: 'PayLatencyHigh', service: 'pay' },
-    annotations: {},
-    fingerprint: randomUUID().slice(0, 16),
-    startsAt,
-  };
-}
-
-async function open(pipeline: Pipeline): Promise<string> {
-  const [outcome] = await pipeline.intake(alert());
-  if (!outcome || !('incidentId' in outcome)) throw new Error(`not opened: ${JSON.stringify(outcome)}`);
-  return outcome.incidentId;
-}
+const open = openMetricIncident;
 
 const finite = (c: Chart) => c.series.flatMap((s) => s.points).filter((v): v is number => v !== null);
 
 describe('metric charts: the evidence around the alert, drawn', () => {
   it('holds the rise, the threshold and the markers; after verify the fall; JSON, SVG and PNG', async () => {
-    const stack = await metricStack();
-    const pipeline = await pipelineWith(stack, { publicUrl: 'http://127.0.0.1:3000' });
+    const stack = await metricStack(cleanups);
+    const pipeline = await pipelineWith(redisUrl, cleanups, stack, { publicUrl: 'http://127.0.0.1:3000' });
     const id = await open(pipeline);
     const seen = await eventsUntil(pipeline, id, (e) => e.type === 'remediation.verified', 30_000);
     expect(stack.lowered, 'the remediation lowered the metric').toHaveLength(1);
@@ -242,11 +133,11 @@ describe('metric charts: the evidence around the alert, drawn', () => {
   });
 
   it('Slack gets the critical chart through a signed link that expires and refuses a changed signature; none at a loopback URL', async () => {
-    const stack = await metricStack();
+    const stack = await metricStack(cleanups);
     const slack = await startReceiver();
     cleanups.push(slack.close);
     const publicUrl = 'https://fireline.example.test';
-    const pipeline = await pipelineWith(stack, { publicUrl, slackUrl: slack.url });
+    const pipeline = await pipelineWith(redisUrl, cleanups, stack, { publicUrl, slackUrl: slack.url });
     const id = await open(pipeline);
     await eventsUntil(
       pipeline,
@@ -286,7 +177,10 @@ describe('metric charts: the evidence around the alert, drawn', () => {
     // The same incident on a Fireline whose public URL is loopback: no image block.
     const local = await startReceiver();
     cleanups.push(local.close);
-    const loopback = await pipelineWith(stack, { publicUrl: 'http://127.0.0.1:3000', slackUrl: local.url });
+    const loopback = await pipelineWith(redisUrl, cleanups, stack, {
+      publicUrl: 'http://127.0.0.1:3000',
+      slackUrl: local.url,
+    });
     stack.exporter.set(METRIC, { service: 'pay' }, 95);
     await stack.prometheus.waitFor(
       `max(${METRIC})`,
@@ -304,8 +198,11 @@ describe('metric charts: the evidence around the alert, drawn', () => {
   });
 
   it('chart: false draws nothing; a range query that fails leaves the verdict alone and says why', async () => {
-    const stack = await metricStack();
-    const none = await pipelineWith(stack, { publicUrl: 'http://127.0.0.1:3000', chart: 'chart: false' });
+    const stack = await metricStack(cleanups);
+    const none = await pipelineWith(redisUrl, cleanups, stack, {
+      publicUrl: 'http://127.0.0.1:3000',
+      chart: 'chart: false',
+    });
     const a = await open(none);
     await eventsUntil(none, a, (e) => e.type === 'decision.made', 20_000);
     expect(await none.deps.store.charts(a)).toEqual({});
@@ -332,7 +229,7 @@ describe('metric charts: the evidence around the alert, drawn', () => {
       );
     });
     cleanups.push(proxy.close);
-    const failing = await testPipeline(redisUrl, [runbook(stack.lowerUrl)], {
+    const failing = await testPipeline(redisUrl, [chartRunbook(stack.lowerUrl)], {
       adapters: createAdapters(ConnectionsSchema.parse({ prometheus: { url: proxy.url } })),
     });
     cleanups.push(() => failing.close(5000));
