@@ -1,62 +1,22 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventsUntil } from '../helpers/pipeline.ts';
-import { AUTH, type ConsoleApp, launchBrowser, see, signIn, startConsoleApp } from './console-harness.ts';
+import {
+  AUTH,
+  type ConsoleApp,
+  expectAccessible,
+  launchBrowser,
+  see,
+  signIn,
+  startConsoleApp,
+} from './console-harness.ts';
 
 const redisUrl = inject('redisUrl');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core'), 'utf8');
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  targets: string[];
-}
 
 /** What the page functions below use of the browser (the tests compile without the DOM library). */
 interface BrowserGlobals {
   document: { activeElement: unknown };
-  axe: {
-    run(
-      context: unknown,
-      options: object,
-    ): Promise<{
-      violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-      passes: unknown[];
-    }>;
-  };
   getComputedStyle(el: unknown): { outlineStyle: string; outlineWidth: string };
-}
-
-/** Runs axe-core in the page (evaluated through the debugger protocol, so the CSP stays on). */
-async function axeViolations(page: Page): Promise<Violation[]> {
-  await page.evaluate(axeSource);
-  const { passes, violations } = await page.evaluate(async () => {
-    const g = globalThis as unknown as BrowserGlobals;
-    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
-    return {
-      passes: result.passes.length,
-      violations: result.violations.map((v) => ({
-        id: v.id,
-        impact: v.impact,
-        help: v.help,
-        targets: v.nodes.map((n) => n.target.join(' ')),
-      })),
-    };
-  });
-  expect(passes, 'axe checked something').toBeGreaterThan(0);
-  return violations;
-}
-
-/** Prints every violation, and fails on serious or critical ones. */
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  const violations = await axeViolations(page);
-  for (const v of violations)
-    console.log(`axe ${what}: ${v.impact} ${v.id}: ${v.help} at ${v.targets.slice(0, 3).join(', ')}`);
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious, `serious or critical axe violations on ${what}`).toEqual([]);
 }
 
 describe('responder console: accessibility and keyboard', () => {

@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Chart } from '../../src/engine/chart.ts';
@@ -10,6 +8,7 @@ import { eventsUntil } from '../helpers/pipeline.ts';
 import {
   AUTH,
   type ConsoleApp,
+  expectAccessible,
   launchBrowser,
   screenshotPath,
   see,
@@ -19,7 +18,6 @@ import {
 } from './console-harness.ts';
 
 const redisUrl = inject('redisUrl');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core'), 'utf8');
 
 const STEP_MS = 15_000;
 
@@ -92,13 +90,6 @@ function missingChart(now: number): Chart {
   };
 }
 
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  targets: string[];
-}
-
 /** An incident of the console runbook, diagnosed, its plan waiting for an approval. */
 async function diagnosedIncident(app: ConsoleApp): Promise<string> {
   app.openGate();
@@ -141,15 +132,6 @@ interface BrowserGlobals {
     querySelector(selector: string): ElementLike | null;
   };
   getComputedStyle(el: unknown): { getPropertyValue(name: string): string };
-  axe: {
-    run(
-      context: unknown,
-      options: object,
-    ): Promise<{
-      violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
-      passes: unknown[];
-    }>;
-  };
 }
 interface ElementLike {
   getBoundingClientRect(): { left: number; right: number; top: number; bottom: number; width: number };
@@ -160,24 +142,6 @@ interface CanvasLike extends ElementLike {
   getContext(kind: '2d'): {
     getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
   };
-}
-
-async function expectAccessible(page: Page, what: string): Promise<void> {
-  await page.evaluate(axeSource);
-  const violations: Violation[] = await page.evaluate(async () => {
-    const g = globalThis as unknown as BrowserGlobals;
-    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      targets: v.nodes.map((n) => n.target.join(' ')),
-    }));
-  });
-  for (const v of violations)
-    console.log(`axe ${what}: ${v.impact} ${v.id}: ${v.help} at ${v.targets.slice(0, 3).join(', ')}`);
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  expect(serious, `serious or critical axe violations on ${what}`).toEqual([]);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
@@ -231,4 +232,56 @@ export function watchErrors(page: Page): { check(): void } {
 export function screenshotPath(name: string): string {
   mkdirSync(SCREENSHOTS, { recursive: true });
   return join(SCREENSHOTS, name);
+}
+
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  targets: string[];
+}
+
+/** What axe needs of the browser (the tests compile without the DOM library). */
+interface AxeGlobals {
+  document: unknown;
+  axe: {
+    run(
+      context: unknown,
+      options: object,
+    ): Promise<{
+      violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[];
+      passes: unknown[];
+    }>;
+  };
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core'), 'utf8');
+
+/** Runs axe-core in the page (evaluated through the debugger protocol, so the CSP stays on). */
+async function axeViolations(page: Page): Promise<Violation[]> {
+  await page.evaluate(axeSource);
+  const { passes, violations } = await page.evaluate(async () => {
+    const g = globalThis as unknown as AxeGlobals;
+    const result = await g.axe.run(g.document, { resultTypes: ['violations'] });
+    return {
+      passes: result.passes.length,
+      violations: result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      })),
+    };
+  });
+  expect(passes, 'axe checked something').toBeGreaterThan(0);
+  return violations;
+}
+
+/** Prints every axe violation on the page, and fails on serious or critical ones. */
+export async function expectAccessible(page: Page, what: string): Promise<void> {
+  const violations = await axeViolations(page);
+  for (const v of violations)
+    console.log(`axe ${what}: ${v.impact} ${v.id}: ${v.help} at ${v.targets.slice(0, 3).join(', ')}`);
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(serious, `serious or critical axe violations on ${what}`).toEqual([]);
 }
