@@ -34,9 +34,10 @@ export interface DiagnosticExecutor<C> {
   run(config: C, ctx: DiagnosticContext): Promise<Facts>;
   /**
    * The series behind the step over a window, for its chart (src/engine/chart.ts): only the types
-   * that have one (a metric's range query, a log search's per-minute counts). Throws as `run` does.
+   * that have one (a metric's range query, a log search's per-minute counts); null when this
+   * config draws none. Throws as `run` does.
    */
-  series?(config: C, window: SeriesWindow, ctx: DiagnosticContext): Promise<RangeSeries[]>;
+  series?(config: C, window: SeriesWindow, ctx: DiagnosticContext): Promise<RangeSeries[] | null>;
 }
 
 /** A chart's window: unix ms from `from` to `to`, a point every `step` ms. */

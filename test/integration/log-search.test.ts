@@ -231,6 +231,58 @@ describe('log_search on Loki', () => {
     expect(loki.received[0]?.orgId).toBeUndefined();
   });
 
+  it('draws a Loki search as matching lines per minute over the chart window; a file search draws none', async () => {
+    const matrix = JSON.stringify({
+      status: 'success',
+      data: {
+        resultType: 'matrix',
+        result: [
+          {
+            metric: {},
+            values: [
+              [1714560000, '3'],
+              [1714560060, '41'],
+            ],
+          },
+        ],
+      },
+    });
+    const loki = await fakeLoki({ status: 200, type: 'application/json', body: matrix });
+    const adapters = createAdapters(ConnectionsSchema.parse({ loki: { url: loki.url } }));
+    const window = { from: 1714560000_000, to: 1714560060_000, step: 30_000 };
+    const ctx = { signal: AbortSignal.timeout(5000) };
+    const series = await adapters.diagnostics.series(
+      'log_search',
+      { source: 'loki', query: '{app="api"} |= "error"' },
+      window,
+      ctx,
+    );
+    expect(series).toEqual([
+      {
+        labels: {},
+        values: [
+          [1714560000, 3],
+          [1714560060, 41],
+        ],
+      },
+    ]);
+    // A point a minute (the window's 30 s step is shorter), summed over the streams.
+    const params = loki.received[0]!.url.searchParams;
+    expect(params.get('query')).toBe('sum(count_over_time({app="api"} |= "error" [60s]))');
+    expect([params.get('start'), params.get('end'), params.get('step')]).toEqual([
+      '1714560000',
+      '1714560060',
+      '60',
+    ]);
+    const files = await adapters.diagnostics.series(
+      'log_search',
+      { source: 'file', paths: ['/var/log/x.log'], pattern: 'error' },
+      window,
+      ctx,
+    );
+    expect(files).toBeNull();
+  });
+
   it('turns a Loki error (text/plain) into an AdapterError with its text, and needs a connection', async () => {
     const text = 'parse error at line 1, col 5: syntax error: unexpected IDENTIFIER';
     const loki = await fakeLoki({ status: 400, type: 'text/plain; charset=utf-8', body: `${text}\n` });

@@ -71,11 +71,9 @@ export function createLogSearchExecutor(options: LogSearchOptions = {}): Diagnos
         ? searchLoki(config, options.loki, now(), ctx.signal)
         : searchFiles(config, now(), maxBytes, ctx.signal);
     },
-    series(config: LogSearchConfig, window: SeriesWindow, ctx: DiagnosticContext): Promise<RangeSeries[]> {
-      if (config.source !== 'loki')
-        throw new AdapterError(ADAPTER, 'a per-minute count is drawn for Loki searches only, not files', {
-          retryable: false,
-        });
+    series(config: LogSearchConfig, window: SeriesWindow, ctx: DiagnosticContext) {
+      // Lines in files carry no reliable time to count by minute: a file search draws no chart.
+      if (config.source !== 'loki') return Promise.resolve(null);
       return countLoki(config, options.loki, window, ctx.signal);
     },
   };
