@@ -11,11 +11,11 @@ import { Badge, html } from './ui.js';
  */
 
 /** Events after which the API may have a new chart. */
-const CHART_EVENTS = new Set(['diagnostic.finished', 'remediation.verified']);
+const CHART_EVENTS = new Set(['diagnostic.charted']);
 
 /**
  * The incident's charts by step: `{ [stepId]: { diagnosis, verify } }`. Read once, then again
- * (coalesced) whenever a diagnostic finishes or a verify ran; `error` when the read failed.
+ * (coalesced) whenever a chart was stored (`diagnostic.charted`); `error` when the read failed.
  */
 function useCharts(incidentId, events) {
   const [state, setState] = useState({ byStep: {}, error: null });

@@ -186,6 +186,7 @@ export const EVENT_TYPES = [
   'alert.resolved',
   'diagnostic.started',
   'diagnostic.finished',
+  'diagnostic.charted',
   'decision.made',
   'remediation.queued',
   'remediation.awaiting_approval',

@@ -13,6 +13,7 @@ import { CHARTED_TYPES } from '../engine/compile.ts';
 import type { DiagnosticStep } from '../engine/runbook-schema.ts';
 import type { Alert, Incident, NotificationKind } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
+import { type JobData, jobIds } from '../queues/catalog.ts';
 import { CHART_LINK_TTL_MS } from '../store/chart-links.ts';
 import type { PipelineDeps } from './deps.ts';
 
@@ -32,18 +33,19 @@ export async function chartOf(
   alert: Pick<Alert, 'startsAt'>,
   jobSignal: AbortSignal | undefined,
 ): Promise<Chart | null> {
-  if (step.chart === false || !CHARTED_TYPES.has(step.type)) return null;
+  if (!isCharted(step) || step.chart === false) return null;
+  const options = step.chart;
   const now = deps.now().getTime();
   const started = Date.parse(alert.startsAt);
   const window = chartWindow({
     alertStartedAt: Number.isNaN(started) ? now : started,
     now,
-    ...(step.chart?.window !== undefined ? { windowMs: step.chart.window } : {}),
-    ...(step.chart?.step !== undefined ? { stepMs: step.chart.step } : {}),
+    ...(options?.window !== undefined ? { windowMs: options.window } : {}),
+    ...(options?.step !== undefined ? { stepMs: options.step } : {}),
   });
   const thresholds = [
     ...thresholdsFromInterpret(step.interpret),
-    ...(step.chart?.thresholds ?? []).map((t) => ({ ...t, source: 'runbook' as const })),
+    ...(options?.thresholds ?? []).map((t) => ({ ...t, source: 'runbook' as const })),
   ];
   const kind = step.type === 'log_search' ? 'log_count' : 'metric';
   const query = (config as { query?: unknown }).query;
@@ -64,6 +66,57 @@ export async function chartOf(
     if (err instanceof AdapterError) return missingChart({ ...base, reason: err.message });
     throw err;
   }
+}
+
+/** Whether a step draws a chart (and so gets a `chart` job beside its check). */
+export function isCharted(step: DiagnosticStep): boolean {
+  return step.chart !== false && CHARTED_TYPES.has(step.type);
+}
+
+/**
+ * Adds the `chart` job of a step that draws one (src/queues/catalog.ts), at diagnosis or for the
+ * verify after remediation `after`; nothing for a step that draws none.
+ */
+export async function requestChart(
+  deps: Pick<PipelineDeps, 'queues'>,
+  data: JobData<'chart'>,
+  step: DiagnosticStep,
+  after = '',
+): Promise<void> {
+  if (!isCharted(step)) return;
+  await deps.queues.add('chart', data, { jobId: jobIds.chart(data.incidentId, data.stepId, after) });
+}
+
+/** A `chart` job's payload for one step of an incident. */
+export function chartJob(
+  ref: { incidentId: string; runbookId: string },
+  stepId: string,
+  phase: 'diagnosis' | 'verify',
+  config: unknown,
+  alertStartsAt: string,
+): JobData<'chart'> {
+  return { incidentId: ref.incidentId, runbookId: ref.runbookId, stepId, phase, config, alertStartsAt };
+}
+
+/** The `chart` job: draws the step's chart and keeps it with the incident. */
+export async function chartStep(
+  deps: Pick<PipelineDeps, 'catalog' | 'diagnostics' | 'now' | 'store'>,
+  data: JobData<'chart'>,
+  signal: AbortSignal | undefined,
+): Promise<{ stored: string | null }> {
+  const step = deps.catalog.get(data.runbookId)?.runbook.diagnostics.find((d) => d.id === data.stepId);
+  if (!step) return { stored: null }; // the runbook changed since: nothing to draw
+  const chart = await chartOf(deps, step, data.config, { startsAt: data.alertStartsAt }, signal);
+  if (!chart) return { stored: null };
+  const key = chartKey(step.id, data.phase);
+  const drawn = chart.missing ? `no chart: ${chart.missing}` : `chart of ${chart.series.length} series`;
+  await deps.store.setChart(data.incidentId, key, chart, {
+    type: 'diagnostic.charted',
+    actor: 'system',
+    message: `${step.name}: ${drawn}${data.phase === 'verify' ? ' (verify)' : ''}`,
+    data: { stepId: step.id, phase: data.phase, key, ...(chart.missing ? { missing: chart.missing } : {}) },
+  });
+  return { stored: key };
 }
 
 /** The key of a step's chart: its id at diagnosis, `verify:<id>` for its latest verify. */
@@ -154,6 +207,7 @@ export async function notificationImages(
       .map((v) => v.stepId),
   );
   if (critical.size === 0) return [];
+  await chartsOf(deps, incident, critical);
   const views = (await chartViews(deps, incident))
     .filter((v) => v.phase === 'diagnosis' && critical.has(v.stepId) && v.chart.series.length > 0)
     .slice(0, MAX_IMAGES);
@@ -166,4 +220,28 @@ export async function notificationImages(
       title: v.title,
     })),
   );
+}
+
+/** How long a notification waits for the charts of its critical steps (their jobs run beside). */
+const CHART_WAIT_MS = 3_000;
+const CHART_POLL_MS = 100;
+
+/**
+ * Waits (at most CHART_WAIT_MS) until every charted step among `stepIds` has its diagnosis chart:
+ * the `chart` jobs run beside the checks, and the update after the decision may be sent first. A
+ * chart still missing after that is left out of the message, which goes without it.
+ */
+async function chartsOf(
+  deps: Pick<PipelineDeps, 'store' | 'catalog'>,
+  incident: Pick<Incident, 'id' | 'runbookId'>,
+  stepIds: ReadonlySet<string>,
+): Promise<void> {
+  const steps = deps.catalog.get(incident.runbookId)?.runbook.diagnostics ?? [];
+  const wanted = steps.filter((s) => stepIds.has(s.id) && isCharted(s)).map((s) => s.id);
+  const until = Date.now() + CHART_WAIT_MS;
+  for (;;) {
+    const stored = await deps.store.charts(incident.id);
+    if (wanted.every((id) => stored[id]) || Date.now() >= until) return;
+    await new Promise((r) => setTimeout(r, CHART_POLL_MS));
+  }
 }

@@ -5,7 +5,7 @@ import { renderPlanActions } from '../engine/plan-render.ts';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
 import type { Incident, Verdict } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
-import { chartKey, chartOf } from './charts.ts';
+import { chartJob, requestChart } from './charts.ts';
 import type { PipelineDeps } from './deps.ts';
 import { describeVerdict, runDiagnostic } from './diagnosis.ts';
 import { dispatchPlan } from './dispatch.ts';
@@ -134,12 +134,23 @@ export async function verifyRemediation(
       if (!step) return errorVerdict(id, `unknown diagnostic '${id}'`);
       const rendered = renderDiagnosticConfig(step, ctx);
       if (!rendered.ok) return errorVerdict(id, `template: ${rendered.reason}`);
-      // The re-run's chart, over the same start as the first: the recovery beside the rise.
-      const [verdict, chart] = await Promise.all([
+      // The re-run's chart, over the same start as the first (the recovery beside the rise): a job
+      // of its own, so that the verify's outcome does not wait for it.
+      const [verdict] = await Promise.all([
         runDiagnostic(deps, compiled, step, rendered.config, signal),
-        chartOf(deps, step, rendered.config, incident.alert, signal),
+        requestChart(
+          deps,
+          chartJob(
+            { incidentId, runbookId: compiled.runbook.id },
+            step.id,
+            'verify',
+            rendered.config,
+            incident.alert.startsAt,
+          ),
+          step,
+          def.id,
+        ),
       ]);
-      if (chart) await deps.store.setChart(incidentId, chartKey(step.id, 'verify'), chart);
       return verdict;
     }),
   );

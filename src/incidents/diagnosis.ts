@@ -5,7 +5,7 @@ import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
 import type { Incident, IncidentStatus, Verdict } from '../engine/types.ts';
 import { AdapterError, InvariantError } from '../errors.ts';
 import { type JobData, jobIds } from '../queues/catalog.ts';
-import { chartKey, chartOf } from './charts.ts';
+import { chartJob, requestChart } from './charts.ts';
 import type { PipelineDeps } from './deps.ts';
 import { scheduleEscalation } from './escalation.ts';
 
@@ -164,30 +164,28 @@ export async function diagnoseStep(
   if (!step) throw new InvariantError(`runbook ${data.runbookId} has no diagnostic '${data.stepId}'`);
   // The check does not wait for its `started` event to be written: the two run side by side, and
   // the verdict is written only after the event, so the timeline keeps started before finished.
-  // The chart's range query runs beside the check too: it adds nothing to the verdict's time.
+  // A charted step's range query is a job of its own, added beside the check: the verdict, and the
+  // decision after it, never wait for it.
   const started = deps.store.appendEvent(data.incidentId, {
     type: 'diagnostic.started',
     actor: 'system',
     message: `${step.name}: running`,
     data: { stepId: step.id, type: step.type, attempt },
   });
-  const [, verdict, chart] = await Promise.all([
+  const [, verdict] = await Promise.all([
     started,
     data.renderError
       ? errorVerdict(step.id, `template: ${data.renderError}`, 0)
       : runDiagnostic(deps, compiled, step, data.config, signal),
     data.renderError || data.alertStartsAt === undefined
       ? null
-      : chartOf(deps, step, data.config, { startsAt: data.alertStartsAt }, signal),
+      : requestChart(deps, chartJob(data, step.id, 'diagnosis', data.config, data.alertStartsAt), step),
   ]);
-  await Promise.all([
-    deps.store.setVerdict(data.incidentId, verdict, {
-      type: 'diagnostic.finished',
-      actor: 'system',
-      message: describeVerdict(step, verdict),
-      data: { stepId: step.id, status: verdict.status, durationMs: verdict.durationMs },
-    }),
-    chart && deps.store.setChart(data.incidentId, chartKey(step.id, 'diagnosis'), chart),
-  ]);
+  await deps.store.setVerdict(data.incidentId, verdict, {
+    type: 'diagnostic.finished',
+    actor: 'system',
+    message: describeVerdict(step, verdict),
+    data: { stepId: step.id, status: verdict.status, durationMs: verdict.durationMs },
+  });
   return verdict;
 }

@@ -78,6 +78,25 @@ export const JOBS = {
     // A child that fails for good must not fail the flow: its parent judges it `error`.
     policy: { ...DEFAULT_JOB_OPTIONS, ignoreDependencyOnFailure: true },
   },
+  /**
+   * The chart of one diagnostic step (src/incidents/charts.ts), at diagnosis or after a verify: a
+   * job of its own beside the check, so that neither the decision nor the verify waits for the
+   * range query.
+   */
+  chart: {
+    queue: QUEUES.diagnostics,
+    schema: z.object({
+      ...IncidentRef,
+      runbookId: z.string(),
+      stepId: z.string(),
+      phase: z.enum(['diagnosis', 'verify']),
+      /** The step's config rendered for the incident, as its check ran it. */
+      config: z.unknown(),
+      /** When the incident's alert started (ISO): where the chart's window begins. */
+      alertStartsAt: z.string(),
+    }),
+    policy: DEFAULT_JOB_OPTIONS,
+  },
   /** The flow parent: collects the verdicts, decides, dispatches the plan. */
   evaluate: {
     queue: QUEUES.decisions,
@@ -154,6 +173,8 @@ export const jobIds = {
   trigger: (incidentId: string) => `${incidentId}-trigger`,
   diagnose: (incidentId: string, stepId: string) => `${incidentId}-diag-${stepId}`,
   evaluate: (incidentId: string) => `${incidentId}-evaluate`,
+  /** `after`: the remediation whose verify drew it (empty at diagnosis). */
+  chart: (incidentId: string, stepId: string, after = '') => `${incidentId}-chart-${stepId}-${after}`,
   verify: (incidentId: string, stepId: string) => `${incidentId}-verify-${stepId}`,
   remediate: (incidentId: string, stepId: string) => `${incidentId}-fix-${stepId}`,
   notify: (incidentId: string, kind: string, channel: string, stepId = '') =>

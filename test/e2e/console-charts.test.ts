@@ -3,7 +3,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import type { Chart } from '../../src/engine/chart.ts';
 import { createMetrics } from '../../src/producer/metrics.ts';
 import { listen } from '../../src/producer/server.ts';
-import { type Cleanups, metricStack, openMetricIncident, pipelineWith } from '../helpers/metric-stack.ts';
+import {
+  type Cleanups,
+  metricStack,
+  openMetricIncident,
+  pipelineWith,
+  verifiedAndCharted,
+} from '../helpers/metric-stack.ts';
 import { eventsUntil } from '../helpers/pipeline.ts';
 import {
   AUTH,
@@ -108,10 +114,23 @@ async function openIncident(context: BrowserContext, app: ConsoleApp, id: string
   return { page, errors };
 }
 
+/** The event the chart job records with a chart (src/incidents/charts.ts). */
+const charted = (key: string) => ({
+  type: 'diagnostic.charted' as const,
+  actor: 'system',
+  message: `${key}: chart`,
+  data: { stepId: key.replace(/^verify:/, ''), key },
+});
+
 /** The verify of "Kill idle connections" re-ran the database check: its chart, then its event. */
 async function verified(app: ConsoleApp, id: string, now: number): Promise<void> {
   const { store } = app.pipeline.deps;
-  await store.setChart(id, 'verify:check_db_connections', poolChart(now + 60_000, 'verify'));
+  await store.setChart(
+    id,
+    'verify:check_db_connections',
+    poolChart(now + 60_000, 'verify'),
+    charted('verify:check_db_connections'),
+  );
   await store.appendEvent(id, {
     type: 'remediation.verified',
     actor: 'system',
@@ -207,8 +226,13 @@ describe('responder console: metric charts in the diagnostic cards', () => {
     const id = await diagnosedIncident(app);
     const { store } = app.pipeline.deps;
     const now = Date.now();
-    await store.setChart(id, 'check_db_connections', poolChart(now, 'diagnosis'));
-    await store.setChart(id, 'check_error_rate', missingChart(now));
+    await store.setChart(
+      id,
+      'check_db_connections',
+      poolChart(now, 'diagnosis'),
+      charted('check_db_connections'),
+    );
+    await store.setChart(id, 'check_error_rate', missingChart(now), charted('check_error_rate'));
 
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const { page, errors } = await openIncident(context, app, id);
@@ -233,8 +257,13 @@ describe('responder console: metric charts in the diagnostic cards', () => {
     const id = await diagnosedIncident(app);
     const { store } = app.pipeline.deps;
     const now = Date.now();
-    await store.setChart(id, 'check_db_connections', poolChart(now, 'diagnosis'));
-    await store.setChart(id, 'check_error_rate', errorLogChart(now));
+    await store.setChart(
+      id,
+      'check_db_connections',
+      poolChart(now, 'diagnosis'),
+      charted('check_db_connections'),
+    );
+    await store.setChart(id, 'check_error_rate', errorLogChart(now), charted('check_error_rate'));
     await verified(app, id, now);
 
     for (const colorScheme of ['light', 'dark'] as const)
@@ -335,7 +364,7 @@ describe('responder console: a real metric, end to end', () => {
       await http.close();
     });
     const id = await openMetricIncident(pipeline);
-    await eventsUntil(pipeline, id, (e) => e.type === 'remediation.verified', 30_000);
+    await eventsUntil(pipeline, id, verifiedAndCharted, 30_000);
 
     for (const colorScheme of ['light', 'dark'] as const)
       for (const width of [1280, 375]) {

@@ -7,7 +7,7 @@ import {
 } from '../../scripts/harness/prometheus.ts';
 import { ConnectionsSchema } from '../../src/adapters/connections.ts';
 import { createAdapters } from '../../src/adapters/index.ts';
-import type { Alert } from '../../src/engine/types.ts';
+import type { Alert, TimelineEvent } from '../../src/engine/types.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { FAST_WORKERS, httpServer, testPipeline } from './pipeline.ts';
 
@@ -129,4 +129,12 @@ export async function openMetricIncident(pipeline: Pipeline): Promise<string> {
   const [outcome] = await pipeline.intake(metricAlert());
   if (!outcome || !('incidentId' in outcome)) throw new Error(`not opened: ${JSON.stringify(outcome)}`);
   return outcome.incidentId;
+}
+
+/** Whether `seen` holds the verify's outcome and the chart its re-run drew (its own job). */
+export function verifiedAndCharted(_e: TimelineEvent, seen: TimelineEvent[]): boolean {
+  return (
+    seen.some((x) => x.type === 'remediation.verified') &&
+    seen.some((x) => x.type === 'diagnostic.charted' && (x.data as { phase?: string }).phase === 'verify')
+  );
 }

@@ -14,6 +14,7 @@ import {
   metricStack,
   openMetricIncident,
   pipelineWith,
+  verifiedAndCharted,
 } from '../helpers/metric-stack.ts';
 import { eventsUntil, FAST_WORKERS, httpServer, testPipeline } from '../helpers/pipeline.ts';
 import { startReceiver } from '../helpers/receiver.ts';
@@ -41,7 +42,7 @@ describe('metric charts: the evidence around the alert, drawn', () => {
     const stack = await metricStack(cleanups);
     const pipeline = await pipelineWith(redisUrl, cleanups, stack, { publicUrl: 'http://127.0.0.1:3000' });
     const id = await open(pipeline);
-    const seen = await eventsUntil(pipeline, id, (e) => e.type === 'remediation.verified', 30_000);
+    const seen = await eventsUntil(pipeline, id, verifiedAndCharted, 30_000);
     expect(stack.lowered, 'the remediation lowered the metric').toHaveLength(1);
 
     const charts = await pipeline.deps.store.charts(id);
@@ -235,7 +236,13 @@ describe('metric charts: the evidence around the alert, drawn', () => {
     cleanups.push(() => failing.close(5000));
     await failing.startWorkers(FAST_WORKERS, [QUEUES.triggers, QUEUES.diagnostics, QUEUES.decisions]);
     const b = await open(failing);
-    await eventsUntil(failing, b, (e) => e.type === 'decision.made', 20_000);
+    await eventsUntil(
+      failing,
+      b,
+      (e, seen) =>
+        seen.some((x) => x.type === 'decision.made') && seen.some((x) => x.type === 'diagnostic.charted'),
+      20_000,
+    );
     expect((await failing.deps.store.get(b))?.verdicts.latency?.status).toBe('critical');
     const chart = (await failing.deps.store.charts(b)).latency!;
     expect(chart.series).toEqual([]);
