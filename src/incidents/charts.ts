@@ -98,6 +98,41 @@ export function chartJob(
   return { incidentId: ref.incidentId, runbookId: ref.runbookId, stepId, phase, config, alertStartsAt };
 }
 
+const PENDING = Symbol('pending');
+
+/**
+ * Starts a step's chart beside its check. `finish()`, called once the check is done: a chart that
+ * is ready is stored (with its event); one still waiting on its range query is cancelled and
+ * handed to a `chart` job, which draws it again on its own. Either way the caller waits for no
+ * range query.
+ */
+export function besideTheCheck(
+  deps: Pick<PipelineDeps, 'catalog' | 'diagnostics' | 'now' | 'store' | 'queues'>,
+  step: DiagnosticStep,
+  job: JobData<'chart'>,
+  jobSignal: AbortSignal | undefined,
+): { finish(): Promise<void> } {
+  const cancel = new AbortController();
+  const signal = jobSignal ? AbortSignal.any([jobSignal, cancel.signal]) : cancel.signal;
+  const drawn = chartOf(deps, step, job.config, { startsAt: job.alertStartsAt }, signal).then(
+    (chart) => ({ chart }),
+    (error: unknown) => ({ error }),
+  );
+  return {
+    async finish() {
+      const now = await Promise.race([drawn, Promise.resolve(PENDING)]);
+      if (now === PENDING) {
+        cancel.abort();
+        await requestChart(deps, job, step);
+        return;
+      }
+      // The job was cancelled, or drawing has a bug: the job fails (and is retried) as for the check.
+      if ('error' in now) throw now.error;
+      if (now.chart) await storeChart(deps, step, job, now.chart);
+    },
+  };
+}
+
 /** The `chart` job: draws the step's chart and keeps it with the incident. */
 export async function chartStep(
   deps: Pick<PipelineDeps, 'catalog' | 'diagnostics' | 'now' | 'store'>,
@@ -108,6 +143,16 @@ export async function chartStep(
   if (!step) return { stored: null }; // the runbook changed since: nothing to draw
   const chart = await chartOf(deps, step, data.config, { startsAt: data.alertStartsAt }, signal);
   if (!chart) return { stored: null };
+  return { stored: await storeChart(deps, step, data, chart) };
+}
+
+/** Keeps a step's chart with the incident, with its `diagnostic.charted` event; its key. */
+async function storeChart(
+  deps: Pick<PipelineDeps, 'store'>,
+  step: DiagnosticStep,
+  data: JobData<'chart'>,
+  chart: Chart,
+): Promise<string> {
   const key = chartKey(step.id, data.phase);
   const drawn = chart.missing ? `no chart: ${chart.missing}` : `chart of ${chart.series.length} series`;
   await deps.store.setChart(data.incidentId, key, chart, {
@@ -116,7 +161,7 @@ export async function chartStep(
     message: `${step.name}: ${drawn}${data.phase === 'verify' ? ' (verify)' : ''}`,
     data: { stepId: step.id, phase: data.phase, key, ...(chart.missing ? { missing: chart.missing } : {}) },
   });
-  return { stored: key };
+  return key;
 }
 
 /** The key of a step's chart: its id at diagnosis, `verify:<id>` for its latest verify. */

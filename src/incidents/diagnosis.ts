@@ -5,7 +5,7 @@ import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
 import type { Incident, IncidentStatus, Verdict } from '../engine/types.ts';
 import { AdapterError, InvariantError } from '../errors.ts';
 import { type JobData, jobIds } from '../queues/catalog.ts';
-import { chartJob, requestChart } from './charts.ts';
+import { besideTheCheck, chartJob, isCharted } from './charts.ts';
 import type { PipelineDeps } from './deps.ts';
 import { scheduleEscalation } from './escalation.ts';
 
@@ -164,28 +164,34 @@ export async function diagnoseStep(
   if (!step) throw new InvariantError(`runbook ${data.runbookId} has no diagnostic '${data.stepId}'`);
   // The check does not wait for its `started` event to be written: the two run side by side, and
   // the verdict is written only after the event, so the timeline keeps started before finished.
-  // A charted step's range query is a job of its own, added beside the check: the verdict, and the
-  // decision after it, never wait for it.
+  // A charted step's range query runs beside the check too. When it is done by the time the check
+  // is, its chart is stored with the verdict; when it is not (a slow range query), it is cancelled
+  // and handed to a `chart` job: the verdict, and the decision after it, never wait for it.
   const started = deps.store.appendEvent(data.incidentId, {
     type: 'diagnostic.started',
     actor: 'system',
     message: `${step.name}: running`,
     data: { stepId: step.id, type: step.type, attempt },
   });
+  const job =
+    data.renderError || data.alertStartsAt === undefined || !isCharted(step)
+      ? null
+      : chartJob(data, step.id, 'diagnosis', data.config, data.alertStartsAt);
+  const chart = job ? besideTheCheck(deps, step, job, signal) : null;
   const [, verdict] = await Promise.all([
     started,
     data.renderError
       ? errorVerdict(step.id, `template: ${data.renderError}`, 0)
       : runDiagnostic(deps, compiled, step, data.config, signal),
-    data.renderError || data.alertStartsAt === undefined
-      ? null
-      : requestChart(deps, chartJob(data, step.id, 'diagnosis', data.config, data.alertStartsAt), step),
   ]);
-  await deps.store.setVerdict(data.incidentId, verdict, {
-    type: 'diagnostic.finished',
-    actor: 'system',
-    message: describeVerdict(step, verdict),
-    data: { stepId: step.id, status: verdict.status, durationMs: verdict.durationMs },
-  });
+  await Promise.all([
+    deps.store.setVerdict(data.incidentId, verdict, {
+      type: 'diagnostic.finished',
+      actor: 'system',
+      message: describeVerdict(step, verdict),
+      data: { stepId: step.id, status: verdict.status, durationMs: verdict.durationMs },
+    }),
+    chart?.finish(),
+  ]);
   return verdict;
 }

@@ -249,4 +249,40 @@ describe('metric charts: the evidence around the alert, drawn', () => {
     expect(chart.missing).toContain('range queries are off');
     expect(proxy.requests.some((r) => r.startsWith('GET /api/v1/query_range'))).toBe(true);
   });
+
+  it('a slow range query does not hold the decision: the chart comes after it, from a job of its own', async () => {
+    const stack = await metricStack(cleanups);
+    // Prometheus behind a proxy that holds range queries back 1.5 s; instant queries pass at once.
+    const proxy = await httpServer((req, res) => {
+      const pass = () =>
+        fetch(`${stack.prometheus.url}${req.url}`).then(
+          async (r) => {
+            res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+            res.end(await r.text());
+          },
+          (err: Error) => {
+            res.writeHead(502);
+            res.end(err.message);
+          },
+        );
+      if (req.url?.startsWith('/api/v1/query_range')) setTimeout(pass, 1500);
+      else void pass();
+    });
+    cleanups.push(proxy.close);
+    const slow = await testPipeline(redisUrl, [chartRunbook(stack.lowerUrl)], {
+      adapters: createAdapters(ConnectionsSchema.parse({ prometheus: { url: proxy.url } })),
+    });
+    cleanups.push(() => slow.close(5000));
+    await slow.startWorkers(FAST_WORKERS, [QUEUES.triggers, QUEUES.diagnostics, QUEUES.decisions]);
+    const id = await open(slow);
+    const seen = await eventsUntil(slow, id, (e) => e.type === 'diagnostic.charted', 20_000);
+    const at = (type: string) => seen.findIndex((e) => e.type === type);
+    expect(at('decision.made'), seen.map((e) => e.type).join(', ')).toBeGreaterThan(-1);
+    expect(at('decision.made'), 'decided before the chart came').toBeLessThan(at('diagnostic.charted'));
+    const chart = (await slow.deps.store.charts(id)).latency!;
+    expect(chart.missing).toBeUndefined();
+    expect(Math.max(...finite(chart))).toBeCloseTo(95, 0);
+    // Asked twice: beside the check (cancelled when the check was done), then by the chart job.
+    expect(proxy.requests.filter((r) => r.startsWith('GET /api/v1/query_range'))).toHaveLength(2);
+  });
 });
