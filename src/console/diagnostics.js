@@ -11,11 +11,12 @@ import { Badge, html } from './ui.js';
  */
 
 /** Events after which the API may have a new chart. */
-const CHART_EVENTS = new Set(['diagnostic.charted']);
+const CHART_EVENTS = new Set(['diagnostic.finished', 'diagnostic.charted']);
 
 /**
  * The incident's charts by step: `{ [stepId]: { diagnosis, verify } }`. Read once, then again
- * (coalesced) whenever a chart was stored (`diagnostic.charted`); `error` when the read failed.
+ * (coalesced) whenever a diagnostic finished (its chart is stored beside its verdict) or a chart
+ * came later from its own job (`diagnostic.charted`); `error` when the read failed.
  */
 function useCharts(incidentId, events) {
   const [state, setState] = useState({ byStep: {}, error: null });

@@ -102,7 +102,7 @@ const PENDING = Symbol('pending');
 
 /**
  * Starts a step's chart beside its check. `finish()`, called once the check is done: a chart that
- * is ready is stored (with its event); one still waiting on its range query is cancelled and
+ * is ready is stored (beside the verdict); one still waiting on its range query is cancelled and
  * handed to a `chart` job, which draws it again on its own. Either way the caller waits for no
  * range query.
  */
@@ -128,7 +128,8 @@ export function besideTheCheck(
       }
       // The job was cancelled, or drawing has a bug: the job fails (and is retried) as for the check.
       if ('error' in now) throw now.error;
-      if (now.chart) await storeChart(deps, step, job, now.chart);
+      // Stored beside the verdict: its `diagnostic.finished` tells readers, no event of its own.
+      if (now.chart) await deps.store.setChart(job.incidentId, chartKey(step.id, job.phase), now.chart);
     },
   };
 }

@@ -121,10 +121,10 @@ export interface IncidentStore {
   /**
    * Keeps a step's chart with the incident (at most MAX_STORED_BYTES encoded,
    * src/engine/chart.ts), replacing one of the same key: the step id, or `verify:<stepId>` for the
-   * chart of its latest verify, then records `event` (so that a reader told by the event finds
-   * the chart). Swept with the incident. Throws NotFoundError.
+   * chart of its latest verify, then records `event` if given (so that a reader told by the event
+   * finds the chart). Swept with the incident. Throws NotFoundError (with an event).
    */
-  setChart(id: string, key: string, chart: Chart, event: NewEvent): Promise<TimelineEvent>;
+  setChart(id: string, key: string, chart: Chart, event?: NewEvent): Promise<TimelineEvent | null>;
   /** The incident's charts by key (none: an empty object). */
   charts(id: string): Promise<Record<string, Chart>>;
   /** The timeline, oldest first, after the stream id `after` (exclusive). */
@@ -268,7 +268,7 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
 
     async setChart(id, key, chart, event) {
       await redis.hset(keys.charts(id), key, encodeChart(chart));
-      return mustRecord(SET_FIELDS, id, event, []);
+      return event ? mustRecord(SET_FIELDS, id, event, []) : null;
     },
 
     async charts(id) {
