@@ -99,12 +99,14 @@ export function chartJob(
 }
 
 const PENDING = Symbol('pending');
+/** How long a finished check waits for its chart before handing it to a `chart` job. */
+const CHART_GRACE_MS = 100;
 
 /**
  * Starts a step's chart beside its check. `finish()`, called once the check is done: a chart that
- * is ready is stored (beside the verdict); one still waiting on its range query is cancelled and
- * handed to a `chart` job, which draws it again on its own. Either way the caller waits for no
- * range query.
+ * is ready within CHART_GRACE_MS is stored (beside the verdict); one still waiting on its range
+ * query is cancelled and handed to a `chart` job, which draws it again on its own. The verdict
+ * waits at most CHART_GRACE_MS for a chart, never for a slow range query.
  */
 export function besideTheCheck(
   deps: Pick<PipelineDeps, 'catalog' | 'diagnostics' | 'now' | 'store' | 'queues'>,
@@ -120,7 +122,14 @@ export function besideTheCheck(
   );
   return {
     async finish() {
-      const now = await Promise.race([drawn, Promise.resolve(PENDING)]);
+      // A range query a little slower than the instant one (most are) is worth a short wait; one
+      // that is not done by then is handed to a job rather than held up the decision.
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<typeof PENDING>((r) => {
+        timer = setTimeout(() => r(PENDING), CHART_GRACE_MS);
+      });
+      const now = await Promise.race([drawn, grace]);
+      clearTimeout(timer);
       if (now === PENDING) {
         cancel.abort();
         await requestChart(deps, job, step);
