@@ -231,7 +231,7 @@ describe('log_search on Loki', () => {
     expect(loki.received[0]?.orgId).toBeUndefined();
   });
 
-  it('draws a Loki search as matching lines per minute over the chart window; a file search draws none', async () => {
+  it('draws a log search as matching lines per minute over the chart window, from Loki or from files', async () => {
     const matrix = JSON.stringify({
       status: 'success',
       data: {
@@ -274,13 +274,38 @@ describe('log_search on Loki', () => {
       '1714560060',
       '60',
     ]);
+    // Files: the matching lines that start with a timestamp, by the minute that ends at each point.
+    const dir = mkdtempSync(join(tmpdir(), 'fireline-chart-logs-'));
+    const log = join(dir, 'app.log');
+    const at = (ms: number) => new Date(ms).toISOString();
+    writeFileSync(
+      log,
+      [
+        `${at(window.from - 120_000)} error long before`,
+        `${at(window.from - 30_000)} error in the first minute`,
+        `${at(window.from + 10_000)} error`,
+        `${at(window.from + 20_000)} fine`,
+        `${at(window.from + 50_000)} error`,
+        'error without a time',
+        '',
+      ].join('\n'),
+    );
     const files = await adapters.diagnostics.series(
       'log_search',
-      { source: 'file', paths: ['/var/log/x.log'], pattern: 'error' },
+      { source: 'file', paths: [log], pattern: 'error' },
       window,
       ctx,
     );
-    expect(files).toBeNull();
+    expect(files).toEqual([
+      {
+        labels: {},
+        values: [
+          [1714560000, 1],
+          [1714560060, 2],
+        ],
+      },
+    ]);
+    rmSync(dir, { recursive: true });
   });
 
   it('turns a Loki error (text/plain) into an AdapterError with its text, and needs a connection', async () => {

@@ -72,9 +72,9 @@ export function createLogSearchExecutor(options: LogSearchOptions = {}): Diagnos
         : searchFiles(config, now(), maxBytes, ctx.signal);
     },
     series(config: LogSearchConfig, window: SeriesWindow, ctx: DiagnosticContext) {
-      // Lines in files carry no reliable time to count by minute: a file search draws no chart.
-      if (config.source !== 'loki') return Promise.resolve(null);
-      return countLoki(config, options.loki, window, ctx.signal);
+      return config.source === 'loki'
+        ? countLoki(config, options.loki, window, ctx.signal)
+        : countFiles(config, window, maxBytes, ctx.signal);
     },
   };
 }
@@ -248,6 +248,41 @@ interface FileScan {
   limit: number;
   signal: AbortSignal;
   started: number;
+  /** Called with the time of each matching line that has one (the per-minute count of a chart). */
+  onMatchAt?: (ms: number) => void;
+}
+
+/**
+ * Matching lines per minute over the window, from the files (for the step's chart): only lines
+ * that start with a timestamp can be placed in a minute; the others are left out of the count.
+ */
+async function countFiles(
+  config: FileSearch,
+  window: SeriesWindow,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<RangeSeries[]> {
+  let pattern: RegExp;
+  try {
+    pattern = new RegExp(config.pattern);
+  } catch (err) {
+    throw new AdapterError(ADAPTER, `invalid pattern: ${(err as Error).message}`, { retryable: false });
+  }
+  const step = Math.max(60_000, window.step);
+  const points = Math.floor((window.to - window.from) / step) + 1;
+  const counts = new Array<number>(points).fill(0);
+  // A point counts the lines of the step that ends at it, as Loki's count_over_time does.
+  const onMatchAt = (ms: number) => {
+    const i = Math.ceil((ms - window.from) / step);
+    if (i >= 0 && i < points) counts[i]! += 1;
+  };
+  const started = performance.now();
+  const windowStart = window.from - step;
+  for (const path of config.paths)
+    await searchFile(path, { pattern, windowStart, maxBytes, limit: 0, signal, started, onMatchAt });
+  return [
+    { labels: {}, values: counts.map((n, i): [number, number] => [(window.from + i * step) / 1000, n]) },
+  ];
 }
 
 async function searchFile(
@@ -278,6 +313,7 @@ async function searchFile(
       floor = Math.min(floor, ts ?? floor);
       if ((ts !== null || mtimeInWindow) && scan.pattern.test(line)) {
         count++;
+        if (ts !== null) scan.onMatchAt?.(ts);
         if (matches.length < scan.limit)
           matches.push({
             key: floor,
