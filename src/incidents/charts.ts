@@ -123,20 +123,20 @@ export function besideTheCheck(
   return {
     async finish() {
       // A range query a little slower than the instant one (most are) is worth a short wait; one
-      // that is not done by then is handed to a job rather than held up the decision.
+      // that is not done by then is handed to a job rather than hold up the decision.
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<typeof PENDING>((r) => {
         timer = setTimeout(() => r(PENDING), CHART_GRACE_MS);
       });
       const now = await Promise.race([drawn, grace]);
       clearTimeout(timer);
-      if (now === PENDING) {
+      // Not ready, or drawing failed (a cancelled job, a bug): the chart job tries again on its own,
+      // and its failure, if it fails too, is its own; the verdict is never at stake.
+      if (now === PENDING || 'error' in now) {
         cancel.abort();
         await requestChart(deps, job, step);
         return;
       }
-      // The job was cancelled, or drawing has a bug: the job fails (and is retried) as for the check.
-      if ('error' in now) throw now.error;
       // Stored beside the verdict: its `diagnostic.finished` tells readers, no event of its own.
       if (now.chart) await deps.store.setChart(job.incidentId, chartKey(step.id, job.phase), now.chart);
     },
