@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { ConnectionsSchema } from '../../src/adapters/connections.ts';
@@ -34,6 +35,31 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 const open = openMetricIncident;
+
+/**
+ * The stack's Prometheus behind a recording proxy: instant queries pass at once, range queries go
+ * to `onRange` (which may answer them itself, or `pass` them on later).
+ */
+async function prometheusProxy(
+  stack: { prometheus: { url: string } },
+  onRange: (res: ServerResponse, pass: () => void) => void,
+) {
+  return httpServer((req, res) => {
+    const pass = () =>
+      void fetch(`${stack.prometheus.url}${req.url}`).then(
+        async (r) => {
+          res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+          res.end(await r.text());
+        },
+        (err: Error) => {
+          res.writeHead(502);
+          res.end(err.message);
+        },
+      );
+    if (req.url?.startsWith('/api/v1/query_range')) onRange(res, pass);
+    else pass();
+  });
+}
 
 const finite = (c: Chart) => c.series.flatMap((s) => s.points).filter((v): v is number => v !== null);
 
@@ -210,24 +236,9 @@ describe('metric charts: the evidence around the alert, drawn', () => {
     expect((await none.deps.store.get(a))?.verdicts.latency?.status).toBe('critical');
 
     // Prometheus answers instant queries; its range queries fail (a proxy in front refuses them).
-    const proxy = await httpServer((req, res) => {
-      if (req.url?.startsWith('/api/v1/query_range')) {
-        res.writeHead(503, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'range queries are off' }),
-        );
-        return;
-      }
-      fetch(`${stack.prometheus.url}${req.url}`).then(
-        async (r) => {
-          res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-          res.end(await r.text());
-        },
-        (err: Error) => {
-          res.writeHead(502);
-          res.end(err.message);
-        },
-      );
+    const proxy = await prometheusProxy(stack, (res) => {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'range queries are off' }));
     });
     cleanups.push(proxy.close);
     const failing = await testPipeline(redisUrl, [chartRunbook(stack.lowerUrl)], {
@@ -251,21 +262,7 @@ describe('metric charts: the evidence around the alert, drawn', () => {
   it('a slow range query does not hold the decision: the chart comes after it, from a job of its own', async () => {
     const stack = await metricStack(cleanups);
     // Prometheus behind a proxy that holds range queries back 1.5 s; instant queries pass at once.
-    const proxy = await httpServer((req, res) => {
-      const pass = () =>
-        fetch(`${stack.prometheus.url}${req.url}`).then(
-          async (r) => {
-            res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
-            res.end(await r.text());
-          },
-          (err: Error) => {
-            res.writeHead(502);
-            res.end(err.message);
-          },
-        );
-      if (req.url?.startsWith('/api/v1/query_range')) setTimeout(pass, 1500);
-      else void pass();
-    });
+    const proxy = await prometheusProxy(stack, (_res, pass) => setTimeout(pass, 1500));
     cleanups.push(proxy.close);
     const slow = await testPipeline(redisUrl, [chartRunbook(stack.lowerUrl)], {
       adapters: createAdapters(ConnectionsSchema.parse({ prometheus: { url: proxy.url } })),
