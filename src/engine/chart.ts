@@ -236,7 +236,7 @@ const MARKER_EVENTS = {
 export function chartMarkers(input: {
   alertStartedAt: string | undefined;
   incidentCreatedAt: string;
-  events: { type: string; at: string; message: string; data?: Record<string, unknown> }[];
+  events: readonly { type: string; at: string; message: string; data?: Record<string, unknown> }[];
 }): ChartMarker[] {
   const markers: ChartMarker[] = [];
   const add = (at: string | undefined, kind: ChartMarkerKind, label: string) => {

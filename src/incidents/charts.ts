@@ -11,7 +11,7 @@ import {
 import { chartSummary } from '../engine/chart-svg.ts';
 import { CHARTED_TYPES } from '../engine/compile.ts';
 import type { DiagnosticStep } from '../engine/runbook-schema.ts';
-import type { Alert, Incident, NotificationKind } from '../engine/types.ts';
+import type { Alert, Incident, NotificationKind, TimelineEvent } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
 import { type JobData, jobIds } from '../queues/catalog.ts';
 import { CHART_LINK_TTL_MS } from '../store/chart-links.ts';
@@ -200,10 +200,12 @@ export interface ChartView {
 export async function chartViews(
   deps: Pick<PipelineDeps, 'store' | 'catalog'>,
   incident: Pick<Incident, 'id' | 'runbookId' | 'alert' | 'createdAt'>,
+  timeline?: readonly TimelineEvent[],
 ): Promise<ChartView[]> {
+  // The caller's timeline when it has read it already (the report), else read beside the charts.
   const [charts, events] = await Promise.all([
     deps.store.charts(incident.id),
-    deps.store.timeline(incident.id),
+    timeline ?? deps.store.timeline(incident.id),
   ]);
   const keys = Object.keys(charts);
   if (keys.length === 0) return [];

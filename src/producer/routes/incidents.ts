@@ -235,7 +235,8 @@ function getTimeline(p: PipelineDeps): RequestHandler {
 function getReport(p: PipelineDeps): RequestHandler {
   return async (req, res) => {
     const incident = await requireIncident(p, params(req.params).id);
-    const [timeline, views] = await Promise.all([p.store.timeline(incident.id), chartViews(p, incident)]);
+    const timeline = await p.store.timeline(incident.id);
+    const views = await chartViews(p, incident, timeline);
     const base = (p.publicUrl ?? '').replace(/\/+$/, '');
     const charts = views.map((v) => ({
       title: chartTitle(v),
@@ -253,7 +254,8 @@ function getReport(p: PipelineDeps): RequestHandler {
 function getReportHtml(p: PipelineDeps): RequestHandler {
   return async (req, res) => {
     const incident = await requireIncident(p, params(req.params).id);
-    const [timeline, views] = await Promise.all([p.store.timeline(incident.id), chartViews(p, incident)]);
+    const timeline = await p.store.timeline(incident.id);
+    const views = await chartViews(p, incident, timeline);
     const charts = views.map((v, i) => ({
       view: v,
       placeholder: `fireline-chart-${i}`,
