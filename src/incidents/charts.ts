@@ -26,7 +26,7 @@ import type { PipelineDeps } from './deps.ts';
  * A range query that fails is a chart that says why (`missing`), never a changed verdict; a
  * cancelled job (`jobSignal`) and a bug still throw.
  */
-export async function chartOf(
+async function chartOf(
   deps: Pick<PipelineDeps, 'diagnostics' | 'now'>,
   step: DiagnosticStep,
   config: unknown,
@@ -236,7 +236,7 @@ export async function chartViews(
 }
 
 /** Whether a public URL is this machine only (no use giving Slack a link to it). */
-export function isLoopbackUrl(url: string): boolean {
+function isLoopbackUrl(url: string): boolean {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

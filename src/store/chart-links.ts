@@ -20,7 +20,7 @@ export interface ChartLinks {
 }
 
 /** Where a signed chart image is served (src/producer/routes/incidents.ts). */
-export function signedChartPath(incidentId: string, key: string): string {
+function signedChartPath(incidentId: string, key: string): string {
   return `/api/v1/chart-images/${encodeURIComponent(incidentId)}/${encodeURIComponent(key)}.png`;
 }
 

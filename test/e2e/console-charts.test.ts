@@ -104,6 +104,24 @@ async function diagnosedIncident(app: ConsoleApp): Promise<string> {
   return id;
 }
 
+/**
+ * A diagnosed incident whose database check has its pool chart and whose error-rate check has the
+ * chart `errorRate` makes (a missing one, or a log count).
+ */
+async function withCharts(app: ConsoleApp, errorRate: (now: number) => Chart) {
+  const id = await diagnosedIncident(app);
+  const now = Date.now();
+  const { store } = app.pipeline.deps;
+  await store.setChart(
+    id,
+    'check_db_connections',
+    poolChart(now, 'diagnosis'),
+    charted('check_db_connections'),
+  );
+  await store.setChart(id, 'check_error_rate', errorRate(now), charted('check_error_rate'));
+  return { id, now };
+}
+
 /** The incident's page in a new tab of `context`, signed in as a viewer, its errors watched. */
 async function openIncident(context: BrowserContext, app: ConsoleApp, id: string) {
   const page = await context.newPage();
@@ -223,16 +241,7 @@ describe('responder console: metric charts in the diagnostic cards', () => {
 
   it('draws the chart of a step with its thresholds and moments, and the verify chart beside it once verified', async () => {
     app = await startConsoleApp(redisUrl);
-    const id = await diagnosedIncident(app);
-    const { store } = app.pipeline.deps;
-    const now = Date.now();
-    await store.setChart(
-      id,
-      'check_db_connections',
-      poolChart(now, 'diagnosis'),
-      charted('check_db_connections'),
-    );
-    await store.setChart(id, 'check_error_rate', missingChart(now), charted('check_error_rate'));
+    const { id, now } = await withCharts(app, missingChart);
 
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const { page, errors } = await openIncident(context, app, id);
@@ -254,16 +263,7 @@ describe('responder console: metric charts in the diagnostic cards', () => {
 
   it('is readable, accessible and hoverable at desktop width and at 375 px, light and dark', async () => {
     app = await startConsoleApp(redisUrl);
-    const id = await diagnosedIncident(app);
-    const { store } = app.pipeline.deps;
-    const now = Date.now();
-    await store.setChart(
-      id,
-      'check_db_connections',
-      poolChart(now, 'diagnosis'),
-      charted('check_db_connections'),
-    );
-    await store.setChart(id, 'check_error_rate', errorLogChart(now), charted('check_error_rate'));
+    const { id, now } = await withCharts(app, errorLogChart);
     await verified(app, id, now);
 
     for (const colorScheme of ['light', 'dark'] as const)
