@@ -10,9 +10,10 @@
 //   store     src/store/                     base, engine, redis, runtime
 //   queues    src/queues/                    base, engine, redis, runtime
 //   adapters  src/adapters/                  base, engine, redis, runtime
-//   incidents src/incidents/                 base, engine, runtime, redis, store, queues, adapters
+//   history   src/history/                   base, engine, runtime
+//   incidents src/incidents/                 base, engine, runtime, redis, store, queues, adapters, history
 //   workers   src/workers/                   all of the above plus incidents (not producer)
-//   producer  src/producer/                  base, engine, runtime, redis, store, queues, incidents
+//   producer  src/producer/                  base, engine, runtime, redis, store, queues, history, incidents
 //   process   src/process/                   anything but the top
 //   top       src/main.ts, src/config.ts, src/cli/   anything
 // src/console/ is browser JavaScript served as static files and is not part of this graph.
@@ -25,6 +26,7 @@ const REDIS = '^src/redis/';
 const STORE = '^src/store/';
 const QUEUES = '^src/queues/';
 const ADAPTERS = '^src/adapters/';
+const HISTORY = '^src/history/';
 const INCIDENTS = '^src/incidents/';
 const WORKERS = '^src/workers/';
 const PRODUCER = '^src/producer/';
@@ -39,6 +41,7 @@ const ALL_LAYERS = [
   STORE,
   QUEUES,
   ADAPTERS,
+  HISTORY,
   INCIDENTS,
   WORKERS,
   PRODUCER,
@@ -164,25 +167,31 @@ module.exports = {
       'src/adapters/ may import only the base, src/engine/, src/redis/ and src/runtime/.',
     ),
     layer(
+      'history-imports-below-only',
+      HISTORY,
+      [BASE, ENGINE, RUNTIME],
+      'src/history/ (the incident history in PostgreSQL) may import only the base, src/engine/ and src/runtime/.',
+    ),
+    layer(
       'incidents-imports-below-only',
       INCIDENTS,
-      [BASE, ENGINE, RUNTIME, REDIS, STORE, QUEUES, ADAPTERS],
+      [BASE, ENGINE, RUNTIME, REDIS, STORE, QUEUES, ADAPTERS, HISTORY],
       'src/incidents/ (the application layer) may import only the base, src/engine/, src/runtime/, ' +
-        'src/redis/, src/store/, src/queues/ and src/adapters/.',
+        'src/redis/, src/store/, src/queues/, src/adapters/ and src/history/.',
     ),
     layer(
       'workers-imports-below-only',
       WORKERS,
-      [BASE, ENGINE, RUNTIME, REDIS, STORE, QUEUES, ADAPTERS, INCIDENTS],
+      [BASE, ENGINE, RUNTIME, REDIS, STORE, QUEUES, ADAPTERS, HISTORY, INCIDENTS],
       'src/workers/ (BullMQ processors) may import only the base, src/engine/, src/runtime/, src/redis/, ' +
-        'src/store/, src/queues/, src/adapters/ and src/incidents/ (not src/producer/ or src/process/).',
+        'src/store/, src/queues/, src/adapters/, src/history/ and src/incidents/ (not src/producer/ or src/process/).',
     ),
     layer(
       'producer-imports-below-only',
       PRODUCER,
-      [BASE, ENGINE, RUNTIME, REDIS, STORE, QUEUES, INCIDENTS],
+      [BASE, ENGINE, RUNTIME, REDIS, STORE, QUEUES, HISTORY, INCIDENTS],
       'src/producer/ (HTTP) may import only the base, src/engine/, src/runtime/, src/redis/, src/store/, ' +
-        'src/queues/ and src/incidents/ (not src/workers/, src/adapters/ or src/process/).',
+        'src/queues/, src/history/ and src/incidents/ (not src/workers/, src/adapters/ or src/process/).',
     ),
     // src/process/ (composition root) may import anything below the top: covered by no-import-of-top.
     // The top (src/main.ts, src/config.ts, src/cli/) may import anything.

@@ -57,7 +57,19 @@ export const ConfigSchema = z.object({
   FIRELINE_REMEDIATION_RATE_PER_MINUTE: Int(10, 1),
   /** Remediations running at once across all workers. */
   FIRELINE_REMEDIATION_CONCURRENCY: Int(2, 1),
+  /** Days a resolved incident stays in Redis; with the history on, it is read from there afterwards. */
   FIRELINE_RETENTION_DAYS: Int(90, 1),
+  /**
+   * The incident history (README "Incident history"): `on` keeps every incident in PostgreSQL —
+   * DATABASE_URL's server, or without it an embedded PostgreSQL (PGlite) in FIRELINE_DATA_DIR/history,
+   * which only a single `all` process may open.
+   */
+  FIRELINE_HISTORY: z.enum(['on', 'off']).default('on'),
+  /** The PostgreSQL of the incident history (`postgres://user:password@host:5432/db`). */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, { error: 'a postgres:// or postgresql:// URL' })
+    .optional(),
   /** How long a worker's job lock lasts, and how often stalled jobs (their worker died) are looked for. */
   FIRELINE_LOCK_DURATION_MS: Int(30_000, 500),
   FIRELINE_STALLED_INTERVAL_MS: Int(30_000, 500),

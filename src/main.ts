@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { loadConnections } from './adapters/connections.ts';
 import { createAdapters } from './adapters/index.ts';
 import { hasErrors, loadRunbooks } from './adapters/runbook-files.ts';
@@ -5,6 +6,7 @@ import { type Config, loadTokensFile, redactUrl } from './config.ts';
 import { createCatalog } from './engine/catalog.ts';
 import { formatIssue } from './engine/runbook-parse.ts';
 import { ConfigError } from './errors.ts';
+import { type HistoryDb, openHistoryDb } from './history/db.ts';
 import type { Logger } from './logger.ts';
 import { createPipeline, type Pipeline } from './process/pipeline.ts';
 import { type AuthConfig, authEnabled, BULL_BOARD_PATH } from './producer/auth.ts';
@@ -69,6 +71,27 @@ export function authFrom(config: Config): AuthConfig {
 }
 
 /**
+ * The history database the configuration asks for (none when FIRELINE_HISTORY=off), its schema
+ * brought up to date. Without DATABASE_URL it is the embedded PostgreSQL, which one process alone
+ * may open: a process in the `api` or `worker` role refuses to start, saying why.
+ */
+export async function openHistory(config: Config, role: Role, logger: Logger): Promise<HistoryDb | null> {
+  if (config.FIRELINE_HISTORY === 'off') return null;
+  if (config.DATABASE_URL)
+    return openHistoryDb({ url: config.DATABASE_URL }, (err) =>
+      logger.warn({ err }, 'history database connection error'),
+    );
+  if (role !== 'all')
+    throw new ConfigError(
+      `role ${role} needs DATABASE_URL for the incident history: without it the history is an embedded PostgreSQL in ${config.FIRELINE_DATA_DIR}/history that only one process can open, and the API and the workers both use it. Set DATABASE_URL to a PostgreSQL every process reaches, or FIRELINE_HISTORY=off to run without history.`,
+    );
+  const dir = join(config.FIRELINE_DATA_DIR, 'history');
+  const db = await openHistoryDb({ dir }, (err) => logger.warn({ err }, 'history database error'));
+  logger.info({ dir }, 'incident history: embedded PostgreSQL (set DATABASE_URL to use a server)');
+  return db;
+}
+
+/**
  * Starts Fireline in one role: loads and lints the runbooks (a bad set refuses to start), wires
  * the pipeline on Redis, starts the workers and, in the `api` and `all` roles, the HTTP API.
  * Stopping closes in reverse order: HTTP, metrics, workers, queues and connections, then Redis.
@@ -87,6 +110,7 @@ export async function startFireline(
   if (hasErrors(loaded.issues))
     throw new ConfigError(`runbooks in ${config.FIRELINE_RUNBOOKS} have errors (listed above); not starting`);
   const connections = await loadConnections(process.env, config.FIRELINE_CONFIG);
+  const history = await openHistory(config, opts.role, logger);
   // Before the pipeline, so its queues and workers are built with the tracer; stopped last.
   const telemetry = await startTelemetry(config, logger);
   const pipeline = createPipeline({
@@ -97,6 +121,7 @@ export async function startFireline(
     logger,
     dryRun: config.FIRELINE_DRY_RUN,
     telemetry: telemetry.bullmqTelemetry,
+    ...(history ? { history } : {}),
     retentionDays: config.FIRELINE_RETENTION_DAYS,
     publicUrl:
       config.FIRELINE_PUBLIC_URL ??
@@ -107,6 +132,7 @@ export async function startFireline(
   const stops: { step: string; ms: number; run: () => Promise<unknown> }[] = [
     { step: 'stop tracing', ms: STOP_STEP_MS, run: () => telemetry.shutdown() },
     { step: 'stop redis-server', ms: STOP_STEP_MS, run: () => redis.stop() },
+    { step: 'close history database', ms: STOP_STEP_MS, run: async () => history?.close() },
     {
       step: 'close pipeline',
       // Workers get the whole shutdown timeout for active jobs; the pipeline's other steps are bounded too.

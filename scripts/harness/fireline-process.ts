@@ -23,14 +23,18 @@ export interface SpawnOptions {
   nodeArgs?: readonly string[];
 }
 
-/** Runs `fireline <args>` as a child process with `env` added to a copy of this one's. */
+/**
+ * Runs `fireline <args>` as a child process with `env` added to a copy of this one's (the incident
+ * history off unless `env` turns it on).
+ */
 export function spawnFireline(
   args: string[],
   env: Record<string, string>,
   opts: SpawnOptions = {},
 ): FirelineProcess {
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), BIN, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // The history is off unless asked for: several processes of a test share no embedded database.
+    env: { ...process.env, LOG_LEVEL: 'info', FIRELINE_HISTORY: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -15,6 +15,7 @@ import type { Alert, Incident, NotificationKind, TimelineEvent } from '../engine
 import { AdapterError } from '../errors.ts';
 import { type JobData, jobIds } from '../queues/catalog.ts';
 import { CHART_LINK_TTL_MS } from '../store/chart-links.ts';
+import { findCharts, findTimeline } from './archive.ts';
 import type { PipelineDeps } from './deps.ts';
 
 /**
@@ -198,14 +199,14 @@ export interface ChartView {
  * with the incident's moments (alert start, opening, remediations, verifies) as markers.
  */
 export async function chartViews(
-  deps: Pick<PipelineDeps, 'store' | 'catalog'>,
+  deps: Pick<PipelineDeps, 'store' | 'catalog' | 'history'>,
   incident: Pick<Incident, 'id' | 'runbookId' | 'alert' | 'createdAt'>,
   timeline?: readonly TimelineEvent[],
 ): Promise<ChartView[]> {
   // The caller's timeline when it has read it already (the report), else read beside the charts.
   const [charts, events] = await Promise.all([
-    deps.store.charts(incident.id),
-    timeline ?? deps.store.timeline(incident.id),
+    findCharts(deps, incident.id),
+    timeline ?? findTimeline(deps, incident.id),
   ]);
   const keys = Object.keys(charts);
   if (keys.length === 0) return [];

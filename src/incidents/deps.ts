@@ -2,9 +2,11 @@ import type { ActionRegistry } from '../adapters/actions/registry.ts';
 import type { DiagnosticRegistry } from '../adapters/diagnostics/registry.ts';
 import type { NotifierRegistry } from '../adapters/notifiers/registry.ts';
 import type { RunbookCatalog } from '../engine/catalog.ts';
+import type { HistoryStore } from '../history/history-store.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues/queues.ts';
 import type { RedisClient } from '../redis/client.ts';
+import type { ArchiveFeed } from '../store/archive-feed.ts';
 import type { ChartLinks } from '../store/chart-links.ts';
 import type { IncidentStore } from '../store/incident-store.ts';
 import type { NotifyHolds } from '../store/notify-holds.ts';
@@ -25,6 +27,13 @@ export interface PipelineDeps {
   /** Signed links to chart images, for Slack (no token needed, one image each, until they expire). */
   chartLinks: ChartLinks;
   queues: Queues;
+  /** What the history archive reads from Redis (changed incidents, alerts no runbook took). */
+  feed: ArchiveFeed;
+  /**
+   * The incident history in PostgreSQL (src/incidents/archive.ts writes it, the API reads it once
+   * Redis has swept an incident); absent when the history is off.
+   */
+  history?: HistoryStore;
   catalog: RunbookCatalog;
   diagnostics: DiagnosticRegistry;
   actions: ActionRegistry;

@@ -86,7 +86,11 @@ export function createIntake(deps: PipelineDeps): Intake {
     const runbooks = opts.runbookId
       ? [deps.catalog.require(opts.runbookId).runbook]
       : matchTriggers(allRunbooks(), alert);
-    if (runbooks.length === 0) return [{ outcome: 'no_runbook' }];
+    if (runbooks.length === 0) {
+      // Kept for the history's coverage report: where the next runbook is needed.
+      if (deps.history && alert.status === 'firing') await deps.feed.recordUnmatched(alert, deps.now());
+      return [{ outcome: 'no_runbook' }];
+    }
     const actor = opts.actor ?? `alert:${alert.source}`;
     return Promise.all(
       runbooks.map(async (runbook): Promise<IntakeOutcome> => {

@@ -2,6 +2,8 @@ import type { Telemetry } from 'bullmq';
 import { ConnectionsSchema } from '../adapters/connections.ts';
 import { type Adapters, createAdapters } from '../adapters/index.ts';
 import type { RunbookCatalog } from '../engine/catalog.ts';
+import type { HistoryDb } from '../history/db.ts';
+import { createHistoryStore } from '../history/history-store.ts';
 import type { Core } from '../incidents/core.ts';
 import type { PipelineDeps } from '../incidents/deps.ts';
 import { createIntake } from '../incidents/intake.ts';
@@ -11,8 +13,10 @@ import { createQueues } from '../queues/queues.ts';
 import { createRedis, type RedisClient, waitReady } from '../redis/client.ts';
 import { effectivePrefix } from '../redis/url.ts';
 import { settleWithin } from '../runtime/shutdown.ts';
+import { createArchiveFeed } from '../store/archive-feed.ts';
 import { createChartLinks } from '../store/chart-links.ts';
 import { createIncidentStore } from '../store/incident-store.ts';
+import { storeKeys } from '../store/keys.ts';
 import { createNotifyHolds } from '../store/notify-holds.ts';
 import { createProgressHub } from '../store/progress.ts';
 import { createSafety } from '../store/safety.ts';
@@ -30,6 +34,11 @@ export interface PipelineOptions {
   /** The adapters (any left out: those needing no connection); the pipeline closes them. */
   adapters?: Partial<Adapters>;
   now?: () => Date;
+  /**
+   * The history database (src/history/db.ts), opened by the caller, who also closes it after the
+   * pipeline: with it, incidents are archived and read back once swept. None: the history is off.
+   */
+  history?: HistoryDb;
   /** BullMQ telemetry (see telemetry.ts) for every queue, flow producer and worker; none when off. */
   telemetry?: Telemetry;
 }
@@ -75,6 +84,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     holds: createNotifyHolds(redis, opts.prefix),
     chartLinks: createChartLinks(redis, opts.prefix),
     queues: createQueues(queueConnection, opts.prefix, opts.logger, opts.telemetry),
+    feed: createArchiveFeed(redis, storeKeys(opts.prefix)),
+    ...(opts.history ? { history: createHistoryStore(opts.history, opts.prefix) } : {}),
     catalog: opts.catalog,
     diagnostics: adapters.diagnostics,
     actions: adapters.actions,

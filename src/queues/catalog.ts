@@ -54,6 +54,15 @@ export const JOBS = {
   trigger: { queue: QUEUES.triggers, schema: z.object(IncidentRef), policy: DEFAULT_JOB_OPTIONS },
   /** The hourly retention sweep (a job scheduler). */
   sweep: { queue: QUEUES.triggers, schema: z.object({}), policy: DEFAULT_JOB_OPTIONS },
+  /**
+   * One pass of the history archive (a job scheduler, every second, only with the history on):
+   * cheap when nothing changed, and the next pass picks up whatever this one did not finish.
+   */
+  archive: {
+    queue: QUEUES.triggers,
+    schema: z.object({}),
+    policy: { attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { age: 24 * 3600, count: 100 } },
+  },
   /** One poll of a `metric_threshold` trigger (a job scheduler): cheap, and the next comes soon. */
   threshold: {
     queue: QUEUES.triggers,

@@ -34,7 +34,7 @@ import {
   STOP_FIRING,
   UPDATE_STEP,
 } from './scripts.ts';
-import { sweepResolved } from './sweep.ts';
+import { type Removable, sweepResolved } from './sweep.ts';
 
 export type { IncidentFilter, PageRequest } from './list.ts';
 export type { NewEvent } from './record.ts';
@@ -130,8 +130,11 @@ export interface IncidentStore {
   /** The timeline, oldest first, after the stream id `after` (exclusive). */
   timeline(id: string, opts?: { after?: string; limit?: number }): Promise<TimelineEvent[]>;
   list(filter: IncidentFilter, page: PageRequest): Promise<{ items: Incident[]; nextCursor: string | null }>;
-  /** Deletes incidents resolved before `olderThan` (hash, timeline, index entries); returns how many. */
-  sweep(olderThan: Date): Promise<number>;
+  /**
+   * Deletes incidents resolved before `olderThan` (hash, timeline, index entries); returns how
+   * many. With `removable`, only the incidents it allows (src/store/sweep.ts).
+   */
+  sweep(olderThan: Date, removable?: Removable): Promise<number>;
   /**
    * Records that the alert with `fingerprint` no longer fires for the incident; returns how many
    * of its alerts still fire (with `groupBy`, one resolved pod must not resolve the others').
@@ -290,8 +293,8 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
       return listIncidents(redis, keys, filter, page);
     },
 
-    sweep(olderThan) {
-      return sweepResolved(redis, keys, olderThan);
+    sweep(olderThan, removable) {
+      return sweepResolved(redis, keys, olderThan, removable);
     },
 
     async stopFiring(id, fingerprint) {

@@ -29,6 +29,8 @@ export interface StoreKeys {
    * "all incidents" live views; no copy of the event.
    */
   events: string;
+  /** Stream of the alerts no runbook took (field `alert`, the alert JSON), capped; the history archives them. */
+  unmatched: string;
   /** Pub/sub channel carrying each event as it is recorded. */
   progress: string;
   /** String: the open incident id for a dedup key. */
@@ -80,6 +82,7 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     charts: (id) => `${p}:incident:${id}:charts`,
     incidents: `${p}:incidents`,
     events: `${p}:events`,
+    unmatched: `${p}:unmatched`,
     progress: `${p}:progress`,
     dedup: (key) => `${p}:dedup:${key}`,
     marker: (name) => `${p}:marker:${name}`,

@@ -44,6 +44,10 @@ const PROCESSORS: Record<QueueName, (deps: PipelineDeps) => Processor> = {
  */
 export const MAX_STALLED_COUNT = 5;
 
+const ARCHIVE_SCHEDULER = 'history-archive';
+/** How often the history archive looks for changed incidents (src/incidents/archive.ts). */
+const ARCHIVE_EVERY_MS = 1000;
+
 /**
  * Puts the job's incident, runbook and step ids on the `process` span BullMQ made for it (active
  * while the processor runs). Ids only: the rest of the payload stays out of traces.
@@ -96,6 +100,14 @@ export async function startWorkers(
       { name: 'sweep', data: {} },
     );
     await upsertThresholdSchedulers(deps);
+    // The history archive: a pass a second; with the history off, none (and none left behind).
+    if (deps.history)
+      await deps.queues.byName.triggers.upsertJobScheduler(
+        ARCHIVE_SCHEDULER,
+        { every: ARCHIVE_EVERY_MS },
+        { name: 'archive', data: {} },
+      );
+    else await deps.queues.byName.triggers.removeJobScheduler(ARCHIVE_SCHEDULER);
   }
 
   // BullMQ stores the worker's name on each job it takes (`job.processedBy`): which process did

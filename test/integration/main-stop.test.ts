@@ -22,6 +22,7 @@ describe('stopping a running Fireline (what SIGTERM does)', () => {
       FIRELINE_RUNBOOKS: 'runbooks',
       FIRELINE_PREFIX: `t${randomUUID().slice(0, 8)}`,
       FIRELINE_SHUTDOWN_TIMEOUT_MS: '2000',
+      FIRELINE_HISTORY: 'off',
     });
     const fireline = await startFireline(config, createLogger({ level: 'silent' }), redis, {
       role: 'worker',

@@ -1,6 +1,7 @@
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../../errors.ts';
+import { findIncident, findTimeline } from '../../incidents/archive.ts';
 import type { FollowHandle } from '../../store/progress.ts';
 import { requireScope } from '../auth.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -80,8 +81,12 @@ export function eventRoutes(deps: ApiDeps): Router {
   router.get('/api/v1/incidents/:id/events', ...read, async (req, res) => {
     const { id } = z.object({ id: z.string().min(1).max(200) }).parse(req.params);
     const resume = resumeOf(req);
-    if (!(await p.store.get(id))) throw new NotFoundError(`incident '${id}'`);
-    await stream(deps, res, id, resume['Last-Event-ID'] ?? '0');
+    const fromId = resume['Last-Event-ID'] ?? '0';
+    if (await p.store.get(id)) return stream(deps, res, id, fromId);
+    if (!(await findIncident(p, id))) throw new NotFoundError(`incident '${id}'`);
+    // Swept from Redis, kept in the history: its timeline is whole and nothing more will happen.
+    const sse = openSse(res, { heartbeatMs: deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS, onClose: () => {} });
+    for (const event of await findTimeline(p, id, { after: fromId })) sse.send(event.id, event.type, event);
   });
 
   router.get('/api/v1/events', ...read, async (req, res) => {

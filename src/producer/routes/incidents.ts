@@ -6,6 +6,7 @@ import { SeveritySchema } from '../../engine/runbook-schema.ts';
 import { fingerprintFromLabels } from '../../engine/triggers.ts';
 import { type Alert, INCIDENT_STATUSES } from '../../engine/types.ts';
 import { FirelineError, NotFoundError } from '../../errors.ts';
+import { findIncident, findTimeline } from '../../incidents/archive.ts';
 import { chartViews } from '../../incidents/charts.ts';
 import type { PipelineDeps } from '../../incidents/deps.ts';
 import type { IntakeOutcome } from '../../incidents/intake.ts';
@@ -78,8 +79,9 @@ function params(p: unknown): { id: string; stepId: string } {
   return z.object({ id: Id, stepId: Id.optional().default('') }).parse(p);
 }
 
+/** The incident from Redis, or from the history once Redis has swept it; else 404. */
 async function requireIncident(deps: PipelineDeps, id: string) {
-  const incident = await deps.store.get(id);
+  const incident = await findIncident(deps, id);
   if (!incident) throw new NotFoundError(`incident '${id}'`);
   return incident;
 }
@@ -223,7 +225,7 @@ function getTimeline(p: PipelineDeps): RequestHandler {
     const { id } = params(req.params);
     const q = TimelineQuery.parse(req.query);
     await requireIncident(p, id);
-    const events = await p.store.timeline(id, { limit: q.limit, ...(q.after ? { after: q.after } : {}) });
+    const events = await findTimeline(p, id, { limit: q.limit, ...(q.after ? { after: q.after } : {}) });
     res.json({ events });
   };
 }
@@ -235,7 +237,7 @@ function getTimeline(p: PipelineDeps): RequestHandler {
 function getReport(p: PipelineDeps): RequestHandler {
   return async (req, res) => {
     const incident = await requireIncident(p, params(req.params).id);
-    const timeline = await p.store.timeline(incident.id);
+    const timeline = await findTimeline(p, incident.id);
     const views = await chartViews(p, incident, timeline);
     const base = (p.publicUrl ?? '').replace(/\/+$/, '');
     const charts = views.map((v) => ({
@@ -254,7 +256,7 @@ function getReport(p: PipelineDeps): RequestHandler {
 function getReportHtml(p: PipelineDeps): RequestHandler {
   return async (req, res) => {
     const incident = await requireIncident(p, params(req.params).id);
-    const timeline = await p.store.timeline(incident.id);
+    const timeline = await findTimeline(p, incident.id);
     const views = await chartViews(p, incident, timeline);
     const charts = views.map((v, i) => ({
       view: v,

@@ -1,0 +1,182 @@
+import type { Chart } from '../engine/chart-types.ts';
+import { historyFacts } from '../engine/history.ts';
+import type { Incident, TimelineEvent } from '../engine/types.ts';
+import type { ArchiveItem, HistoryStore } from '../history/history-store.ts';
+import { compareStreamIds } from '../store/keys.ts';
+import type { PipelineDeps } from './deps.ts';
+
+/**
+ * The history archive: copies incidents from Redis (the working store) to PostgreSQL (the history,
+ * src/history/history-store.ts) as they change. One `archive` job (a job scheduler, every second,
+ * src/workers/index.ts) runs `archivePass`: it reads the global events stream after the cursor the
+ * history keeps, takes every incident referenced there, reads each one's record, whole timeline
+ * and charts, and writes them with the new cursor in one transaction. A worker that dies mid-pass
+ * commits nothing and the next pass starts from the same cursor; a pass run twice writes nothing
+ * twice (upserts by incident id and event id). Passes are serialised by a Redis marker.
+ */
+
+/** Incidents read and written per transaction. */
+const BATCH = 200;
+/** Global stream entries read per batch (an incident records ~15–30 events). */
+const REFS_PER_READ = 2000;
+/** How long one pass may hold the archive (the job's lock is longer). */
+const PASS_LOCK_MS = 20_000;
+
+export interface ArchiveOutcome {
+  incidents: number;
+  events: number;
+  unmatched: number;
+  /** The pass found the stream trimmed past its cursor (or no cursor) and compared every incident. */
+  reconciled: boolean;
+}
+
+/** The archive's view of the pipeline: with the history on. */
+type ArchiveDeps = PipelineDeps & { history: HistoryStore };
+
+export function historyOn(deps: PipelineDeps): deps is ArchiveDeps {
+  return deps.history !== undefined;
+}
+
+/** One archive pass; returns what it wrote (nothing when another pass holds the archive). */
+export async function archivePass(deps: ArchiveDeps): Promise<ArchiveOutcome> {
+  const out: ArchiveOutcome = { incidents: 0, events: 0, unmatched: 0, reconciled: false };
+  const token = `${process.pid}-${Date.now()}-${Math.random()}`;
+  if (!(await deps.store.claim('archive', PASS_LOCK_MS, token))) return out;
+  try {
+    await archiveUnmatched(deps, out);
+    let cursor = await deps.history.cursor('events');
+    for (;;) {
+      const touched = await deps.feed.touched(cursor, REFS_PER_READ);
+      if (cursor === null || touched.gap) {
+        // No cursor yet (history just turned on) or events lost to the stream's cap: compare
+        // every incident Redis holds, then go on from the stream's end as it was before.
+        const end = await deps.feed.eventsEnd();
+        await reconcile(deps, out);
+        out.reconciled = true;
+        if (end !== null) await deps.history.write([], [], { events: end });
+        cursor = end;
+        if (end === null) return out;
+        continue;
+      }
+      if (touched.lastId === cursor) return out;
+      for (let i = 0; i < touched.ids.length; i += BATCH) {
+        const last = i + BATCH >= touched.ids.length;
+        await archiveIncidents(deps, touched.ids.slice(i, i + BATCH), out, last ? touched.lastId : null);
+      }
+      if (touched.ids.length === 0 && touched.lastId !== null)
+        await deps.history.write([], [], { events: touched.lastId });
+      cursor = touched.lastId;
+    }
+  } finally {
+    // Only the holder lets go (the marker may have expired and been taken by another pass).
+    if ((await deps.store.getMarker('archive')) === token) await deps.store.setMarker('archive', '', 1);
+  }
+}
+
+async function archiveUnmatched(deps: ArchiveDeps, out: ArchiveOutcome): Promise<void> {
+  let cursor = await deps.history.cursor('unmatched');
+  for (;;) {
+    const { items, lastId } = await deps.feed.unmatched(cursor, REFS_PER_READ);
+    if (lastId === null || lastId === cursor) return;
+    await deps.history.write([], items, { unmatched: lastId });
+    out.unmatched += items.length;
+    cursor = lastId;
+  }
+}
+
+/** Archives every incident whose newest timeline id the history does not have yet. */
+async function reconcile(deps: ArchiveDeps, out: ArchiveOutcome): Promise<void> {
+  for (let offset = 0; ; offset += BATCH) {
+    const ids = await deps.feed.incidentIds(offset, BATCH);
+    if (ids.length === 0) return;
+    const [inRedis, archived] = await Promise.all([
+      deps.feed.lastTimelineIds(ids),
+      deps.history.lastEventIds(ids),
+    ]);
+    const behind = ids.filter((id) => inRedis.has(id) && archived.get(id) !== inRedis.get(id));
+    if (behind.length > 0) await archiveIncidents(deps, behind, out, null);
+  }
+}
+
+/** Reads `ids` from Redis and writes them (and the cursor, when given) in one transaction. */
+async function archiveIncidents(
+  deps: ArchiveDeps,
+  ids: readonly string[],
+  out: ArchiveOutcome,
+  cursor: string | null,
+): Promise<void> {
+  const archived = await deps.history.lastEventIds(ids);
+  const read = await Promise.all(ids.map((id) => readIncident(deps, id)));
+  const items: ArchiveItem[] = [];
+  for (const found of read) {
+    if (found === null) continue; // swept meanwhile: the history has what was archived before
+    const { incident, timeline, charts } = found;
+    const lastEventId = timeline.at(-1)?.id;
+    if (lastEventId === undefined) continue;
+    const after = archived.get(incident.id);
+    const events = after === undefined ? timeline : timeline.filter((e) => compareStreamIds(e.id, after) > 0);
+    items.push({ incident, facts: historyFacts(incident, timeline), events, charts, lastEventId });
+    out.events += events.length;
+  }
+  await deps.history.write(items, [], cursor === null ? {} : { events: cursor });
+  out.incidents += items.length;
+}
+
+async function readIncident(
+  deps: ArchiveDeps,
+  id: string,
+): Promise<{ incident: Incident; timeline: TimelineEvent[]; charts: Record<string, Chart> } | null> {
+  const [incident, timeline, charts] = await Promise.all([
+    deps.store.get(id),
+    deps.store.timeline(id),
+    deps.store.charts(id),
+  ]);
+  return incident === null ? null : { incident, timeline, charts };
+}
+
+/**
+ * The incident: from Redis while it is there, else from the history (after the retention sweep);
+ * null when neither has it.
+ */
+export async function findIncident(
+  deps: Pick<PipelineDeps, 'store' | 'history'>,
+  id: string,
+): Promise<Incident | null> {
+  return (await deps.store.get(id)) ?? (deps.history ? deps.history.incident(id) : null);
+}
+
+/** The timeline, from wherever the incident is (`findIncident`). */
+export async function findTimeline(
+  deps: Pick<PipelineDeps, 'store' | 'history'>,
+  id: string,
+  opts: { after?: string; limit?: number } = {},
+): Promise<TimelineEvent[]> {
+  const live = await deps.store.timeline(id, opts);
+  if (live.length > 0 || !deps.history || (await deps.store.get(id)) !== null) return live;
+  return deps.history.timeline(id, opts);
+}
+
+/** The charts, from wherever the incident is (`findIncident`). */
+export async function findCharts(
+  deps: Pick<PipelineDeps, 'store' | 'history'>,
+  id: string,
+): Promise<Record<string, Chart>> {
+  if (!deps.history || (await deps.store.get(id)) !== null) return deps.store.charts(id);
+  return deps.history.charts(id);
+}
+
+/**
+ * The retention sweep: deletes from Redis the incidents resolved more than `retentionDays` ago.
+ * With the history on, it first brings the history up to date and deletes only the incidents the
+ * history holds whole (resolved, with the newest event Redis has), so the sweep never loses one.
+ */
+export async function sweepIncidents(deps: PipelineDeps): Promise<{ removed: number }> {
+  const cutoff = new Date(deps.now().getTime() - deps.retentionDays * 24 * 3600 * 1000);
+  if (!historyOn(deps)) return { removed: await deps.store.sweep(cutoff) };
+  await archivePass(deps);
+  const { history, feed } = deps;
+  const removed = await deps.store.sweep(cutoff, async (ids) =>
+    history.archivedResolved(ids, await feed.lastTimelineIds(ids)),
+  );
+  return { removed };
+}

@@ -1,0 +1,140 @@
+import { type Alert, AlertSchema } from '../engine/types.ts';
+import type { RedisClient } from '../redis/client.ts';
+import { compareStreamIds, INCIDENT_ID_FIELD, type StoreKeys, type StreamEntry } from './keys.ts';
+
+/**
+ * What the history archive (src/incidents/archive.ts) reads from Redis besides the incidents
+ * themselves: which incidents changed (the global events stream's references, read after a cursor),
+ * every incident id (for a first pass, or after the stream was trimmed past the cursor), and the
+ * alerts no runbook took (intake records them here; a capped stream).
+ */
+
+/** Caps the unmatched-alerts stream: at worst the oldest are lost when the archive is down that long. */
+const UNMATCHED_MAX_LEN = 10_000;
+
+export interface UnmatchedEntry {
+  id: string;
+  /** When intake recorded it (ISO). */
+  at: string;
+  alert: Alert;
+}
+
+export interface ArchiveFeed {
+  /**
+   * The incidents referenced by the events stream after `after` (exclusive; `null`: from the
+   * start), at most `count` entries read, each id once; `lastId` the last entry read (`after` when
+   * none); `gap` when entries after `after` were trimmed before they were read.
+   */
+  touched(
+    after: string | null,
+    count: number,
+  ): Promise<{ ids: string[]; lastId: string | null; gap: boolean }>;
+  /** The events stream's newest entry id (null: empty). */
+  eventsEnd(): Promise<string | null>;
+  /** A page of every incident id in Redis, oldest first. */
+  incidentIds(offset: number, count: number): Promise<string[]>;
+  /** Each incident's newest timeline id (absent: no timeline, swept). */
+  lastTimelineIds(ids: readonly string[]): Promise<Map<string, string>>;
+  recordUnmatched(alert: Alert, at: Date): Promise<void>;
+  unmatched(after: string | null, count: number): Promise<{ items: UnmatchedEntry[]; lastId: string | null }>;
+}
+
+function field(fields: string[], name: string): string | undefined {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+export function createArchiveFeed(redis: RedisClient, keys: StoreKeys): ArchiveFeed {
+  /** Whether entries after `after` were trimmed (Redis 7 says so exactly; older: the first entry moved past it). */
+  async function trimmedPast(key: string, after: string): Promise<boolean> {
+    const info = (await redis.call('XINFO', 'STREAM', key).catch(() => null)) as unknown[] | null;
+    if (info === null) return false;
+    const at = info.indexOf('max-deleted-entry-id');
+    if (at >= 0) return compareStreamIds(String(info[at + 1]), after) > 0;
+    const first = info[info.indexOf('first-entry') + 1] as StreamEntry | null;
+    return first !== null && first !== undefined && compareStreamIds(first[0], after) > 0;
+  }
+  return {
+    async touched(after, count) {
+      const entries = (await redis.xrange(
+        keys.events,
+        after === null ? '-' : `(${after}`,
+        '+',
+        'COUNT',
+        count,
+      )) as StreamEntry[];
+      const ids = new Set<string>();
+      for (const [, fields] of entries) {
+        const id = field(fields, INCIDENT_ID_FIELD) ?? incidentOfCopy(fields);
+        if (id !== undefined) ids.add(id);
+      }
+      const gap = after !== null && (await trimmedPast(keys.events, after));
+      return { ids: [...ids], lastId: entries.at(-1)?.[0] ?? after, gap };
+    },
+    async eventsEnd() {
+      const [last] = (await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1)) as StreamEntry[];
+      return last?.[0] ?? null;
+    },
+    incidentIds(offset, count) {
+      return redis.zrange(keys.incidents, offset, offset + count - 1);
+    },
+    async lastTimelineIds(ids) {
+      if (ids.length === 0) return new Map();
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.xrevrange(keys.timeline(id), '+', '-', 'COUNT', 1);
+      const replies = (await pipeline.exec()) ?? [];
+      const out = new Map<string, string>();
+      ids.forEach((id, i) => {
+        const [err, reply] = replies[i] ?? [new Error(`no reply for ${id}`), null];
+        if (err) throw err;
+        const [entry] = reply as StreamEntry[];
+        if (entry) out.set(id, entry[0]);
+      });
+      return out;
+    },
+    async recordUnmatched(alert, at) {
+      await redis.xadd(
+        keys.unmatched,
+        'MAXLEN',
+        '~',
+        UNMATCHED_MAX_LEN,
+        '*',
+        'at',
+        at.toISOString(),
+        'alert',
+        JSON.stringify(alert),
+      );
+    },
+    async unmatched(after, count) {
+      const entries = (await redis.xrange(
+        keys.unmatched,
+        after === null ? '-' : `(${after}`,
+        '+',
+        'COUNT',
+        count,
+      )) as StreamEntry[];
+      const items = entries.flatMap(([id, fields]): UnmatchedEntry[] => {
+        const parsed = AlertSchema.safeParse(JSON.parse(field(fields, 'alert') ?? 'null'));
+        // Written by intake from a validated alert: anything else is not an alert to keep.
+        return parsed.success
+          ? [
+              {
+                id,
+                at: field(fields, 'at') ?? new Date(Number(id.split('-')[0])).toISOString(),
+                alert: parsed.data,
+              },
+            ]
+          : [];
+      });
+      return { items, lastId: entries.at(-1)?.[0] ?? after };
+    },
+  };
+}
+
+/** The incident id of a global entry written before issue 13 (a copy of the event). */
+function incidentOfCopy(fields: string[]): string | undefined {
+  const body = field(fields, 'event');
+  if (body === undefined) return undefined;
+  const id = (JSON.parse(body) as { incidentId?: unknown }).incidentId;
+  return typeof id === 'string' ? id : undefined;
+}
