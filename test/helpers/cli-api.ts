@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { main } from '../../src/cli/main.ts';
-import type { Pipeline } from '../../src/process/pipeline.ts';
+import type { Pipeline, PipelineOptions } from '../../src/process/pipeline.ts';
 import { createApp } from '../../src/producer/app.ts';
 import type { AuthConfig } from '../../src/producer/auth.ts';
 import { eventRoutes } from '../../src/producer/routes/events.ts';
@@ -60,8 +60,12 @@ export interface CliFixture {
   close(): Promise<void>;
 }
 
-export async function cliFixture(redisUrl: string, auth: AuthConfig = {}): Promise<CliFixture> {
-  const pipeline = await testPipeline(redisUrl, [DB_RUNBOOK]);
+export async function cliFixture(
+  redisUrl: string,
+  auth: AuthConfig = {},
+  extra: Partial<PipelineOptions> = {},
+): Promise<CliFixture> {
+  const pipeline = await testPipeline(redisUrl, [DB_RUNBOOK], extra);
   try {
     await pipeline.startWorkers(FAST_WORKERS);
     const app = createApp(
