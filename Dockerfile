@@ -1,6 +1,9 @@
 # Fireline: one image, every role (`fireline start --role all|api|worker`).
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# Writable by the node user: a private redis-server's data and, without DATABASE_URL, the embedded
+# history database (role all only).
+ENV FIRELINE_DATA_DIR=/home/node/.fireline
 WORKDIR /app
 # Fonts for the chart PNGs (src/producer/chart-image.ts); the slim image has none.
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
