@@ -23,10 +23,10 @@ import type { WorkerSettings } from '../src/workers/index.ts';
 import { compileFiveChecks } from './five-checks.ts';
 import { countingHttpServer, deadline, progress, round, runLimited, startPrivateRedis } from './lib.ts';
 
-const ALERTS = 2000;
+const ALERTS = Number(process.env.BENCH_HISTORY_ALERTS ?? 2000);
 const DELIVERIES = 5;
 const IN_FLIGHT = 200;
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_HISTORY_ROUNDS ?? 3);
 const TARGET_RATIO = 0.95;
 const STORM_DEADLINE_MS = 120_000;
 const ARCHIVE_DEADLINE_MS = 60_000;
