@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConnections } from './adapters/connections.ts';
 import { createAdapters } from './adapters/index.ts';
@@ -86,6 +87,7 @@ export async function openHistory(config: Config, role: Role, logger: Logger): P
       `role ${role} needs DATABASE_URL for the incident history: without it the history is an embedded PostgreSQL in ${config.FIRELINE_DATA_DIR}/history that only one process can open, and the API and the workers both use it. Set DATABASE_URL to a PostgreSQL every process reaches, or FIRELINE_HISTORY=off to run without history.`,
     );
   const dir = join(config.FIRELINE_DATA_DIR, 'history');
+  if (!existsSync(dir)) logger.info({ dir }, 'creating the embedded history database (a few seconds, once)');
   const db = await openHistoryDb({ dir }, (err) => logger.warn({ err }, 'history database error'));
   logger.info({ dir }, 'incident history: embedded PostgreSQL (set DATABASE_URL to use a server)');
   return db;
