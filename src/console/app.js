@@ -3,9 +3,10 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, getToken, onUnauthorized, setToken } from './api.js';
 import { IncidentPage } from './incident.js';
 import { IncidentsPage } from './incidents.js';
-import { Link, route, usePath } from './router.js';
+import { Link, route, useLocation } from './router.js';
 import { RunbookPage } from './runbook.js';
 import { RunbooksPage } from './runbooks.js';
+import { StatsPage } from './stats.js';
 import { TokenPrompt } from './token.js';
 import { html, LoadError, Session } from './ui.js';
 
@@ -48,6 +49,7 @@ function Nav({ page, session }) {
       <${Link} href="/" class="brand"><img src="/console/icon.svg" alt="" width="24" height="24" /><span class="brand-text">Fireline</span><//>
       <${Link} href="/" aria-current=${current('incidents')}>Incidents<//>
       <${Link} href="/runbooks" aria-current=${current('runbooks')}>Runbooks<//>
+      <${Link} href="/stats" aria-current=${current('stats')}>Effectiveness<//>
     </nav>
     ${
       session?.authEnabled &&
@@ -64,12 +66,13 @@ function Page({ where }) {
   if (where.page === 'runbooks') return html`<${RunbooksPage} />`;
   if (where.page === 'runbook') return html`<${RunbookPage} id=${where.id} />`;
   if (where.page === 'incidents') return html`<${IncidentsPage} />`;
+  if (where.page === 'stats') return html`<${StatsPage} />`;
   return html`<h1>Page not found</h1>
     <p>Nothing lives at this address. <${Link} href="/">Go to the open incidents<//>.</p>`;
 }
 
 function App() {
-  const path = usePath();
+  const { path, visit } = useLocation();
   const where = route(path);
   const { state, check } = useSessionState();
   const main = useRef(null);
@@ -78,14 +81,14 @@ function App() {
     // After an in-page navigation, move focus to the new page (as a full load would).
     if (first.current) first.current = false;
     else main.current?.focus();
-  }, [path]);
+  }, [visit]);
 
   let body;
   if (state.status === 'checking') body = html`<p>Connecting to Fireline…</p>`;
   else if (state.status === 'token')
     body = html`<${TokenPrompt} message=${state.message} onToken=${check} />`;
   else if (state.status === 'error') body = html`<${LoadError} error=${state.error} retry=${check} />`;
-  else body = html`<${Page} key=${path} where=${where} />`;
+  else body = html`<${Page} key=${visit} where=${where} />`;
 
   return html`<${Session.Provider} value=${state.session ?? { scopes: [], canAct: false }}>
     <a class="skip" href="#main">Skip to content</a>

@@ -2,10 +2,14 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.js';
 import { ago, SEVERITY_TONE, STATUS, VERDICT } from './format.js';
 import { useDebounced, useEventStream, useNow } from './live.js';
-import { Link } from './router.js';
+import { Link, replaceQuery } from './router.js';
 import { Badge, html, LiveState, LoadError } from './ui.js';
 
-/** The incidents list: open ones by default, most severe and newest first, updated live. */
+/**
+ * The incidents list: open ones by default, most severe and newest first, updated live. Above it,
+ * a search of the incident history (`GET /api/v1/history?q=`): while it holds words, the page
+ * lists the past incidents that match them, newest first, instead of the live list.
+ */
 
 const FILTERS = [
   { id: 'open', label: 'Open', query: 'open=true' },
@@ -55,7 +59,106 @@ function Row({ incident, now }) {
   </li>`;
 }
 
+/** The words searched for, from the address (`/?q=…`): back from an incident returns to the results. */
+const readSearch = () => new URLSearchParams(location.search).get('q') ?? '';
+
+const writeSearch = (q) => replaceQuery(q ? `q=${encodeURIComponent(q)}` : '');
+
+function SearchBox({ query, onSearch }) {
+  const [text, setText] = useState(query);
+  const submit = (e) => {
+    e.preventDefault();
+    onSearch(text.trim());
+  };
+  const input = (e) => {
+    const value = e.currentTarget.value;
+    setText(value);
+    // An emptied box (typed away, or its own clear button) brings the live list back at once.
+    if (value.trim() === '' && query) onSearch('');
+  };
+  const clear = () => {
+    setText('');
+    onSearch('');
+  };
+  return html`<form class="search" role="search" aria-label="Past incidents" onSubmit=${submit}>
+    <label for="history-q">Search past incidents</label>
+    <div class="search-row">
+      <input id="history-q" type="search" value=${text} onInput=${input} autocomplete="off"
+        aria-describedby="history-q-hint" />
+      <button type="submit" class="btn small">Search</button>
+      ${query && html`<button type="button" class="btn small" onClick=${clear}>Clear</button>`}
+    </div>
+    <p class="hint" id="history-q-hint">Words of the runbook, the service or the alert, or a label value
+      ${' '}such as a pod's name; every word must match. Clear the box to see the live list again.</p>
+  </form>`;
+}
+
+/** The past incidents that match `query`, newest first, in pages (`nextCursor`). */
+function SearchResults({ query, now }) {
+  const [state, setState] = useState({ status: 'loading' });
+  const [more, setMore] = useState({ busy: false, error: null });
+  const path = `/api/v1/history?q=${encodeURIComponent(query)}&limit=50`;
+  const load = async () => {
+    setState({ status: 'loading' });
+    try {
+      setState({ status: 'ok', page: await api(path) });
+    } catch (err) {
+      setState(err.status === 409 ? { status: 'off', detail: err.detail } : { status: 'error', error: err });
+    }
+  };
+  useEffect(() => {
+    load();
+  }, [path]);
+
+  const page = state.page;
+  const loadMore = async () => {
+    setMore({ busy: true, error: null });
+    try {
+      const next = await api(`${path}&cursor=${encodeURIComponent(page.nextCursor)}`);
+      setState({
+        status: 'ok',
+        page: { items: [...page.items, ...next.items], nextCursor: next.nextCursor },
+      });
+      setMore({ busy: false, error: null });
+    } catch (err) {
+      setMore({ busy: false, error: err });
+    }
+  };
+
+  const count = page?.items.length ?? 0;
+  const found =
+    count === 0
+      ? `No past incident matches “${query}”.`
+      : `${page.nextCursor ? `The newest ${count}` : count} past ${count === 1 ? 'incident matches' : 'incidents match'} “${query}”.`;
+  return html`<section class="search-results" aria-labelledby="search-results-h">
+    <h2 id="search-results-h" class="visually-hidden">Search results</h2>
+    <div role="status">
+      ${state.status === 'loading' && html`<p>Searching the history…</p>`}
+      ${state.status === 'ok' && html`<p class=${count === 0 ? 'panel empty' : ''}>${found}</p>`}
+    </div>
+    ${
+      state.status === 'off' &&
+      html`<div class="panel notice" data-testid="history-off"><p><strong>Past incidents cannot be searched.</strong>
+        ${' '}${state.detail}</p></div>`
+    }
+    ${state.status === 'error' && html`<${LoadError} error=${state.error} retry=${load} />`}
+    ${
+      count > 0 &&
+      html`<ul class="incident-list" aria-label="Past incidents found">
+      ${page.items.map((i) => html`<${Row} key=${i.id} incident=${i} now=${now} />`)}
+    </ul>`
+    }
+    ${
+      page?.nextCursor &&
+      html`<button type="button" class="btn" disabled=${more.busy} onClick=${loadMore}>
+      ${more.busy ? 'Loading…' : 'Show more results'}</button>`
+    }
+    ${more.error && html`<p class="result fail" role="alert">Failed: ${more.error.text}</p>`}
+  </section>`;
+}
+
 export function IncidentsPage() {
+  const [search, setSearch] = useState(readSearch);
   const [filter, setFilter] = useState('open');
   const [page, setPage] = useState(null);
   const [error, setError] = useState(null);
@@ -92,11 +195,19 @@ export function IncidentsPage() {
     }
   };
 
+  const onSearch = (q) => {
+    writeSearch(q);
+    setSearch(q);
+  };
+
   const items = page ? [...page.items].sort(bySeverityThenNewest) : [];
-  return html`<div class="page-head">
+  const head = html`<div class="page-head">
       <h1>Incidents</h1>
       <${LiveState} state=${live} />
     </div>
+    <${SearchBox} query=${search} onSearch=${onSearch} />`;
+  if (search) return html`${head}<${SearchResults} key=${search} query=${search} now=${now} />`;
+  return html`${head}
     <div class="filters" role="group" aria-label="Show">
       ${FILTERS.map(
         (f) => html`<button type="button" class="btn small" aria-pressed=${filter === f.id}

@@ -5,25 +5,52 @@ import { html } from './ui.js';
 
 const listeners = new Set();
 
+const here = () => location.pathname + location.search;
+
+/** The address (path and query) as the router last saw it, and how many visits so far. */
+let current = here();
+let visits = 0;
+
+/** A new visit: every page under the App opens anew, even at the same address. */
+function visit() {
+  current = here();
+  visits += 1;
+  for (const listener of listeners) listener();
+}
+
+// Back and forward: a new visit when the address changed (not for a #fragment of the same page).
+addEventListener('popstate', () => {
+  if (here() !== current) visit();
+});
+
 export function navigate(to) {
   history.pushState(null, '', to);
-  for (const listener of listeners) listener();
+  visit();
   window.scrollTo(0, 0);
 }
 
-/** The current path, re-rendering on navigation and on back/forward. */
-export function usePath() {
-  const [path, setPath] = useState(location.pathname);
+/**
+ * Puts a page's own state (its filters, its search) in the query of the address, so it can be
+ * shared and comes back with Back; no new visit, nothing re-renders.
+ */
+export function replaceQuery(search) {
+  history.replaceState(null, '', `${location.pathname}${search ? `?${search}` : ''}`);
+  current = here();
+}
+
+/**
+ * `{ path, visit }`: the current path with its query (`/stats?runbook=x`), and a number that
+ * changes with each navigation and each back/forward to another address, re-rendering then.
+ */
+export function useLocation() {
+  const read = () => ({ path: current, visit: visits });
+  const [where, setWhere] = useState(read);
   useEffect(() => {
-    const update = () => setPath(location.pathname);
+    const update = () => setWhere(read());
     listeners.add(update);
-    addEventListener('popstate', update);
-    return () => {
-      listeners.delete(update);
-      removeEventListener('popstate', update);
-    };
+    return () => listeners.delete(update);
   }, []);
-  return path;
+  return where;
 }
 
 /** An `<a>` that navigates in place on a plain click. */
@@ -36,13 +63,15 @@ export function Link({ href, children, ...rest }) {
   return html`<a href=${href} onClick=${onClick} ...${rest}>${children}</a>`;
 }
 
-/** `{ page, params }` for a path. */
-export function route(path) {
+/** `{ page, params }` for a path (its query aside). */
+export function route(pathAndQuery) {
+  const path = pathAndQuery.replace(/[?#].*$/, '');
   let m = /^\/incidents\/([^/]+)\/?$/.exec(path);
   if (m) return { page: 'incident', id: decodeURIComponent(m[1]) };
   m = /^\/runbooks\/([^/]+)\/?$/.exec(path);
   if (m) return { page: 'runbook', id: decodeURIComponent(m[1]) };
   if (/^\/runbooks\/?$/.test(path)) return { page: 'runbooks' };
+  if (/^\/stats\/?$/.test(path)) return { page: 'stats' };
   if (/^\/(incidents\/?)?$/.test(path)) return { page: 'incidents' };
   return { page: 'not-found' };
 }

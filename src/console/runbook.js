@@ -97,6 +97,7 @@ export function RunbookPage({ id }) {
     <p><${Badge} meta=${{ symbol: '◆', tone: SEVERITY_TONE[runbook.severity] ?? 'neutral' }} label=${runbook.severity} />
       ${' '}${runbook.service} <code class="muted">${runbook.id}</code>${runbook.dryRun ? ' · dry run' : ''}</p>
     ${runbook.description && html`<p>${runbook.description}</p>`}
+    <p><${Link} href=${`/stats?runbook=${encodeURIComponent(runbook.id)}`}>Effectiveness: how well this runbook works<//></p>
     <div class="diagram">
       <${Stage} title="1. Starts on">
         <ul class="boxes">${runbook.triggers.map((t) => html`<li class="box">${triggerText(t)}</li>`)}</ul>

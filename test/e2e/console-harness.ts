@@ -4,15 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { Pipeline } from '../../src/process/pipeline.ts';
+import type { Pipeline, PipelineOptions } from '../../src/process/pipeline.ts';
 import type { AuthConfig } from '../../src/producer/auth.ts';
 import { createMetrics, type Metrics } from '../../src/producer/metrics.ts';
 import { type HttpServer, listen } from '../../src/producer/server.ts';
 import { actionMarker, call } from '../helpers/api.ts';
 import { FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
 
-/** Tokens of the console tests: an operator acts, a viewer only watches. */
-export const AUTH = { operatorToken: 'console-operator', viewerToken: 'console-viewer' } satisfies AuthConfig;
+/** Tokens of the console tests: an operator acts, a viewer only watches, ingest posts alerts. */
+export const AUTH = {
+  operatorToken: 'console-operator',
+  viewerToken: 'console-viewer',
+  ingestToken: 'console-ingest',
+} satisfies AuthConfig;
 
 export const SCREENSHOTS = join(import.meta.dirname, 'screenshots');
 
@@ -119,11 +123,15 @@ export interface ConsoleApp {
   close(): Promise<void>;
 }
 
-export async function startConsoleApp(redisUrl: string): Promise<ConsoleApp> {
+/** `extra`: pipeline options beyond the test defaults (a history database, say). */
+export async function startConsoleApp(
+  redisUrl: string,
+  extra: Partial<PipelineOptions> = {},
+): Promise<ConsoleApp> {
   const dir = mkdtempSync(join(tmpdir(), 'fireline-console-'));
   const gate = join(dir, 'gate');
   const marker = actionMarker();
-  const pipeline = await testPipeline(redisUrl, [consoleRunbook(gate, marker.path)]);
+  const pipeline = await testPipeline(redisUrl, [consoleRunbook(gate, marker.path)], extra);
   let http: HttpServer | undefined;
   try {
     await pipeline.startWorkers(FAST_WORKERS);
