@@ -26,7 +26,7 @@ import {
 import { followEvents } from './sse.ts';
 
 /** Everything a command handler needs. */
-interface ApiContext {
+export interface ApiContext {
   client: ApiClient;
   args: string[];
   values: Values;
@@ -204,8 +204,11 @@ const HANDLERS: Record<string, (ctx: ApiContext) => Promise<number>> = {
 };
 
 /** Runs the API command `name` and maps what went wrong to an exit code and a line on stderr. */
-export async function runApiCommand(name: string, ctx: CommandContext): Promise<number> {
-  const handler = HANDLERS[name];
+export async function runApiCommand(
+  name: string,
+  ctx: CommandContext,
+  handler: ((ctx: ApiContext) => Promise<number>) | undefined = HANDLERS[name],
+): Promise<number> {
   if (!handler) throw new Error(`no handler for the API command '${name}'`);
   const json = ctx.values.json === true;
   try {

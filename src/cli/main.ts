@@ -48,9 +48,33 @@ export const COMMANDS: Record<string, CliCommand> = {
     run: runLint,
   },
   test: {
-    summary: 'Run the runbook tests (*.test.yaml) offline; no Redis needed.',
+    summary: 'Run the runbook tests (*.test.yaml) offline; --from-incident saves an incident as a test.',
     args: '[paths…]',
-    run: runTests,
+    options: {
+      'from-incident': {
+        type: 'string',
+        description:
+          'append this incident (from the API) as a case to <dir>/<runbook>.test.yaml; dir: the path given, else $FIRELINE_RUNBOOKS, else ./runbooks',
+      },
+      url: { ...API_OPTIONS.url!, description: `with --from-incident: ${API_OPTIONS.url!.description}` },
+      token: {
+        ...API_OPTIONS.token!,
+        description: `with --from-incident: ${API_OPTIONS.token!.description}`,
+      },
+    },
+    run: async (ctx) => {
+      if (ctx.values['from-incident'] === undefined) {
+        const apiOnly = ['url', 'token'].find((key) => ctx.values[key] !== undefined);
+        if (apiOnly === undefined) return runTests(ctx);
+        ctx.io.stderr.write(`fireline test: --${apiOnly} applies with --from-incident only\n`);
+        return EXIT.usage;
+      }
+      const [{ runApiCommand }, { testFromIncident }] = await Promise.all([
+        import('./commands.ts'),
+        import('./replay-commands.ts'),
+      ]);
+      return runApiCommand('test', ctx, (api) => testFromIncident(api));
+    },
   },
   schema: {
     summary: 'Print the JSON Schema of a runbook (for editor completion).',
@@ -106,6 +130,23 @@ export const COMMANDS: Record<string, CliCommand> = {
   complete: apiCommand('complete', 'Tick off a manual step of the plan.', STEP, { comment: COMMENT }),
   ack: apiCommand('ack', 'Acknowledge an incident (stops its escalation timer).', '<incident>'),
   resolve: apiCommand('resolve', 'Resolve an incident.', '<incident>', { comment: COMMENT }),
+  replay: {
+    ...apiCommand(
+      'replay',
+      'Replay an incident against the runbook loaded now: what happened beside what it decides now.',
+      '<incident>',
+    ),
+    epilog: `Exit codes: 0 the runbook decides the same as what happened; 1 it decides otherwise, or the API
+refused (e.g. 409: the runbook is no longer loaded); 2 bad command line; 3 cannot reach Fireline; 4 token.
+`,
+    run: async (ctx) => {
+      const [{ runApiCommand }, { replay }] = await Promise.all([
+        import('./commands.ts'),
+        import('./replay-commands.ts'),
+      ]);
+      return runApiCommand('replay', ctx, replay);
+    },
+  },
   remediations: apiCommand(
     'remediations',
     'The remediation kill switch: pause, resume, or show status.',

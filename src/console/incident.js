@@ -8,6 +8,7 @@ import { compareIds, SEVERITY_TONE, STATUS } from './format.js';
 import { useDebounced, useEventStream, useNow } from './live.js';
 import { NextSteps } from './next-steps.js';
 import { PlanPanel } from './plan.js';
+import { SaveAsTest } from './replay.js';
 import { Link } from './router.js';
 import { Timeline } from './timeline.js';
 import { Badge, html, LiveState, LoadError } from './ui.js';
@@ -102,5 +103,6 @@ export function IncidentPage({ id }) {
       <${DecisionPanel} incident=${incident} />
       <${Timeline} events=${timeline.events} live=${live} />
     </div>
+    <${SaveAsTest} key=${incident.id} incident=${incident} />
   </div>`;
 }

@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health.ts';
 import { incidentRoutes } from './routes/incidents.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { remediationRoutes } from './routes/remediations.ts';
+import { replayRoutes } from './routes/replay.ts';
 import { runbookRoutes } from './routes/runbooks.ts';
 import { slackRoutes } from './routes/slack.ts';
 import { closeAllStreams } from './sse.ts';
@@ -25,6 +26,7 @@ export function apiModules(metrics: Metrics): RouteModule[] {
     healthRoutes,
     metricsRoutes(metrics),
     incidentRoutes,
+    replayRoutes,
     eventRoutes,
     runbookRoutes,
     remediationRoutes,
