@@ -38,6 +38,7 @@ const SETTINGS: WorkerSettings = {
 };
 
 type Mode = 'off' | 'postgres' | 'pglite';
+const MODES = (process.env.BENCH_HISTORY_MODES ?? 'off,postgres,pglite').split(',') as Mode[];
 
 function alert(instance: string): Alert {
   return {
@@ -94,12 +95,14 @@ async function storm(
       Array.from({ length: DELIVERIES }, () => a),
     );
     const t0 = performance.now();
+    const ticker = setInterval(() => progress(`  ${mode}: ${decisions} decided after ${Math.round((performance.now() - t0) / 1000)} s`), 10_000);
     await Promise.race([
       runLimited(deliveries, IN_FLIGHT, async (a) => {
         await pipeline.intake(a);
       }).then(() => decided),
-      deadline(STORM_DEADLINE_MS, `${mode} storm (${decisions} of ${ALERTS} decided)`),
+      deadline(STORM_DEADLINE_MS, `${mode} storm`),
     ]);
+    clearInterval(ticker);
     const incidentsPerSec = round(ALERTS / ((lastDecisionAt - t0) / 1000), 1);
     let archiveLagMs: number | null = null;
     if (history) {
@@ -144,7 +147,7 @@ async function main(): Promise<void> {
   try {
     let n = 0;
     for (let round_ = 0; round_ < ROUNDS; round_++)
-      for (const mode of ['off', 'postgres', 'pglite'] as const) {
+      for (const mode of MODES) {
         progress(`history: storm ${round_ + 1}/${ROUNDS}, history ${mode}`);
         const run = await storm(redis.url, server.url, mode, mode === 'off' ? undefined : dbs[mode], n++);
         progress(`  ${run.incidentsPerSec} incidents/s, archive lag ${run.archiveLagMs ?? '-'} ms`);

@@ -9,12 +9,17 @@ import type { PipelineDeps } from './deps.ts';
  * The history archive: copies incidents from Redis (the working store) to PostgreSQL (the history,
  * src/history/history-store.ts) as they change. One `archive` job (a job scheduler, every second,
  * src/workers/index.ts) runs `archivePass`: it reads the global events stream after the cursor the
- * history keeps, takes every incident referenced there, reads each one's record, whole timeline
- * and charts, and writes them with the new cursor in one transaction. A worker that dies mid-pass
- * commits nothing and the next pass starts from the same cursor; a pass run twice writes nothing
- * twice (upserts by incident id and event id). Passes are serialised by a Redis marker.
+ * history keeps, takes every incident referenced there whose newest event the history lacks, reads
+ * its record, whole timeline and charts, and writes them with the new cursor in one transaction. A
+ * worker that dies mid-pass commits nothing and the next pass starts from the same cursor; a pass
+ * run twice writes nothing twice (upserts by incident id and event id). Passes are serialised by a
+ * Redis marker.
+ *
+ * The scheduled pass trails the stream by `settleMs` (ARCHIVE_SETTLE_MS): an incident is archived
+ * once its first new event is that old, with everything it has by then, so the burst of events an
+ * incident makes in its first seconds is written once rather than once a second (the storm bench,
+ * bench/history-cost.ts). Anyone else (the sweep, tests) archives up to now.
  */
-
 /** Incidents read and written per transaction. */
 const BATCH = 200;
 /** Global stream entries read per batch (an incident records ~15–30 events). */
@@ -37,8 +42,18 @@ export function historyOn(deps: PipelineDeps): deps is ArchiveDeps {
   return deps.history !== undefined;
 }
 
-/** One archive pass; returns what it wrote (nothing when another pass holds the archive). */
-export async function archivePass(deps: ArchiveDeps): Promise<ArchiveOutcome> {
+/** How far the scheduled pass trails the events stream. */
+export const ARCHIVE_SETTLE_MS = 3000;
+
+/**
+ * One archive pass over the events up to `settleMs` ago (default: up to now); returns what it
+ * wrote (nothing when another pass holds the archive).
+ */
+export async function archivePass(
+  deps: ArchiveDeps,
+  opts: { settleMs?: number } = {},
+): Promise<ArchiveOutcome> {
+  const until = opts.settleMs ? String(deps.now().getTime() - opts.settleMs) : '+';
   const out: ArchiveOutcome = { incidents: 0, events: 0, unmatched: 0, reconciled: false };
   const token = `${process.pid}-${Date.now()}-${Math.random()}`;
   if (!(await deps.store.claim('archive', PASS_LOCK_MS, token))) return out;
@@ -46,7 +61,7 @@ export async function archivePass(deps: ArchiveDeps): Promise<ArchiveOutcome> {
     await archiveUnmatched(deps, out);
     let cursor = await deps.history.cursor('events');
     for (;;) {
-      const touched = await deps.feed.touched(cursor, REFS_PER_READ);
+      const touched = await deps.feed.touched(cursor, REFS_PER_READ, until);
       if (cursor === null || touched.gap) {
         // No cursor yet (history just turned on) or events lost to the stream's cap: compare
         // every incident Redis holds, then go on from the stream's end as it was before.
@@ -89,24 +104,26 @@ async function reconcile(deps: ArchiveDeps, out: ArchiveOutcome): Promise<void> 
   for (let offset = 0; ; offset += BATCH) {
     const ids = await deps.feed.incidentIds(offset, BATCH);
     if (ids.length === 0) return;
-    const [inRedis, archived] = await Promise.all([
-      deps.feed.lastTimelineIds(ids),
-      deps.history.lastEventIds(ids),
-    ]);
-    const behind = ids.filter((id) => inRedis.has(id) && archived.get(id) !== inRedis.get(id));
-    if (behind.length > 0) await archiveIncidents(deps, behind, out, null);
+    await archiveIncidents(deps, ids, out, null);
   }
 }
 
-/** Reads `ids` from Redis and writes them (and the cursor, when given) in one transaction. */
+/**
+ * Reads from Redis those of `ids` whose newest event the history lacks, and writes them (and the
+ * cursor, when given) in one transaction.
+ */
 async function archiveIncidents(
   deps: ArchiveDeps,
   ids: readonly string[],
   out: ArchiveOutcome,
   cursor: string | null,
 ): Promise<void> {
-  const archived = await deps.history.lastEventIds(ids);
-  const read = await Promise.all(ids.map((id) => readIncident(deps, id)));
+  const [inRedis, archived] = await Promise.all([
+    deps.feed.lastTimelineIds(ids),
+    deps.history.lastEventIds(ids),
+  ]);
+  const behind = ids.filter((id) => inRedis.has(id) && archived.get(id) !== inRedis.get(id));
+  const read = await Promise.all(behind.map((id) => readIncident(deps, id)));
   const items: ArchiveItem[] = [];
   for (const found of read) {
     if (found === null) continue; // swept meanwhile: the history has what was archived before

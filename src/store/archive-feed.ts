@@ -22,12 +22,14 @@ export interface UnmatchedEntry {
 export interface ArchiveFeed {
   /**
    * The incidents referenced by the events stream after `after` (exclusive; `null`: from the
-   * start), at most `count` entries read, each id once; `lastId` the last entry read (`after` when
-   * none); `gap` when entries after `after` were trimmed before they were read.
+   * start) up to `until` (a stream id or bare ms, inclusive; `+`: the end), at most `count`
+   * entries read, each id once; `lastId` the last entry read (`after` when none); `gap` when
+   * entries after `after` were trimmed before they were read.
    */
   touched(
     after: string | null,
     count: number,
+    until?: string,
   ): Promise<{ ids: string[]; lastId: string | null; gap: boolean }>;
   /** The events stream's newest entry id (null: empty). */
   eventsEnd(): Promise<string | null>;
@@ -55,14 +57,9 @@ export function createArchiveFeed(redis: RedisClient, keys: StoreKeys): ArchiveF
     return first !== null && first !== undefined && compareStreamIds(first[0], after) > 0;
   }
   return {
-    async touched(after, count) {
-      const entries = (await redis.xrange(
-        keys.events,
-        after === null ? '-' : `(${after}`,
-        '+',
-        'COUNT',
-        count,
-      )) as StreamEntry[];
+    async touched(after, count, until = '+') {
+      const start = after === null ? '-' : `(${after}`;
+      const entries = (await redis.xrange(keys.events, start, until, 'COUNT', count)) as StreamEntry[];
       const ids = new Set<string>();
       for (const [, fields] of entries) {
         const id = field(fields, INCIDENT_ID_FIELD) ?? incidentOfCopy(fields);

@@ -1,5 +1,5 @@
 import { InvariantError } from '../errors.ts';
-import { archivePass, historyOn, sweepIncidents } from '../incidents/archive.ts';
+import { ARCHIVE_SETTLE_MS, archivePass, historyOn, sweepIncidents } from '../incidents/archive.ts';
 import { startDiagnosis } from '../incidents/diagnosis.ts';
 import { pollThreshold } from '../incidents/threshold.ts';
 import { parseJob } from '../queues/catalog.ts';
@@ -20,7 +20,7 @@ export const createCoordinatorProcessor = processorFor({
   archive: (deps, job) => {
     parseJob('archive', job);
     if (!historyOn(deps)) throw new InvariantError('an archive job ran with the history off');
-    return archivePass(deps);
+    return archivePass(deps, { settleMs: ARCHIVE_SETTLE_MS });
   },
   threshold: (deps, job) => {
     const { runbookId, triggerIndex } = parseJob('threshold', job);
