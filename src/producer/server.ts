@@ -8,6 +8,7 @@ import { bullBoardRoutes } from './routes/bull-board.ts';
 import { consoleRoutes } from './routes/console.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { historyRoutes } from './routes/history.ts';
 import { incidentRoutes } from './routes/incidents.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { remediationRoutes } from './routes/remediations.ts';
@@ -28,6 +29,7 @@ export function apiModules(metrics: Metrics): RouteModule[] {
     incidentRoutes,
     replayRoutes,
     eventRoutes,
+    historyRoutes,
     runbookRoutes,
     remediationRoutes,
     slackRoutes,
