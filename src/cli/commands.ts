@@ -23,6 +23,7 @@ import {
   type IncidentPage,
   type RemediationsStatus,
 } from './format.ts';
+import { history, stats } from './history-commands.ts';
 import { followEvents } from './sse.ts';
 
 /** Everything a command handler needs. */
@@ -189,6 +190,8 @@ const HANDLERS: Record<string, (ctx: ApiContext) => Promise<number>> = {
   trigger,
   watch,
   incidents,
+  stats,
+  history,
   approve: stepCommand(
     (i, s) => `/api/v1/incidents/${i}/approvals/${s}`,
     (v) => ({ decision: 'approve', ...commented(v) }),

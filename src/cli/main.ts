@@ -22,6 +22,16 @@ const COMMENT: OptionSpec = { type: 'string', description: 'comment recorded on 
 
 const STEP = '<incident> <step>';
 
+/** The filters of `stats` and `history` (src/cli/history-commands.ts reads them). */
+const HISTORY_FILTERS: Record<string, OptionSpec> = {
+  runbook: { type: 'string', description: 'only this runbook id' },
+  service: { type: 'string', description: 'only this service' },
+  severity: { type: 'string', choices: ['P1', 'P2', 'P3', 'P4'], description: 'only this severity' },
+  since: { type: 'string', description: 'opened in the last 30m, 12h, 30d or 8w' },
+  from: { type: 'string', description: 'opened at or after this ISO-8601 time (instead of --since)' },
+  to: { type: 'string', description: 'opened before this ISO-8601 time (default: now)' },
+};
+
 function apiCommand(
   name: string,
   summary: string,
@@ -123,6 +133,21 @@ export const COMMANDS: Record<string, CliCommand> = {
       runbook: { type: 'string', description: 'list: only this runbook id' },
       open: { type: 'boolean', description: 'list: only open (unresolved) incidents' },
       limit: { type: 'string', description: 'list: at most this many, 1-200 (default: 50)' },
+    },
+  ),
+  stats: apiCommand(
+    'stats',
+    'How the runbooks did, from the incident history: times, actions, rules, coverage.',
+    '',
+    HISTORY_FILTERS,
+  ),
+  history: apiCommand(
+    'history',
+    'Search the incident history: past incidents holding every word, newest first.',
+    '[words…]',
+    {
+      ...HISTORY_FILTERS,
+      limit: { type: 'string', description: 'at most this many, newest first, 1-200 (default: 50)' },
     },
   ),
   approve: apiCommand('approve', 'Approve a plan step that waits for approval.', STEP, { comment: COMMENT }),
