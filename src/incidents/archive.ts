@@ -31,7 +31,7 @@ export interface ArchiveOutcome {
   incidents: number;
   events: number;
   unmatched: number;
-  /** The pass found the stream trimmed past its cursor (or no cursor) and compared every incident. */
+  /** The stream had been trimmed past the cursor: the incidents changed since were compared one by one. */
   reconciled: boolean;
 }
 
@@ -62,15 +62,16 @@ export async function archivePass(
     let cursor = await deps.history.cursor('events');
     for (;;) {
       const touched = await deps.feed.touched(cursor, REFS_PER_READ, until);
-      if (cursor === null || touched.gap) {
-        // No cursor yet (history just turned on) or events lost to the stream's cap: compare
-        // every incident Redis holds, then go on from the stream's end as it was before.
-        const end = await deps.feed.eventsEnd();
-        await reconcile(deps, out);
+      if (touched.gap) {
+        // Events after the cursor were trimmed (the stream's cap) before the archive read them:
+        // archive every incident that may have changed since, then go on from the oldest entry
+        // left (everything up to now is in the history by then).
+        const oldest = await deps.feed.eventsStart();
+        await reconcile(deps, cursor === null ? 0 : Number(cursor.split('-')[0]), out);
         out.reconciled = true;
-        if (end !== null) await deps.history.write([], [], { events: end });
-        cursor = end;
-        if (end === null) return out;
+        if (oldest === null) return out;
+        await deps.history.write([], [], { events: oldest });
+        cursor = oldest;
         continue;
       }
       if (touched.lastId === cursor) return out;
@@ -99,13 +100,14 @@ async function archiveUnmatched(deps: ArchiveDeps, out: ArchiveOutcome): Promise
   }
 }
 
-/** Archives every incident whose newest timeline id the history does not have yet. */
-async function reconcile(deps: ArchiveDeps, out: ArchiveOutcome): Promise<void> {
-  for (let offset = 0; ; offset += BATCH) {
-    const ids = await deps.feed.incidentIds(offset, BATCH);
-    if (ids.length === 0) return;
-    await archiveIncidents(deps, ids, out, null);
-  }
+/**
+ * Archives every incident that may have changed since `sinceMs` (created since, open, or resolved
+ * since) whose newest timeline id the history does not have yet.
+ */
+async function reconcile(deps: ArchiveDeps, sinceMs: number, out: ArchiveOutcome): Promise<void> {
+  const ids = await deps.feed.changedSince(sinceMs);
+  for (let i = 0; i < ids.length; i += BATCH)
+    await archiveIncidents(deps, ids.slice(i, i + BATCH), out, null);
 }
 
 /**
@@ -192,8 +194,10 @@ export async function sweepIncidents(deps: PipelineDeps): Promise<{ removed: num
   if (!historyOn(deps)) return { removed: await deps.store.sweep(cutoff) };
   await archivePass(deps);
   const { history, feed } = deps;
-  const removed = await deps.store.sweep(cutoff, async (ids) =>
-    history.archivedResolved(ids, await feed.lastTimelineIds(ids)),
-  );
+  const removed = await deps.store.sweep(cutoff, async (ids) => {
+    // An event the archive missed (a note on an old incident while the stream was trimmed) is archived now.
+    await archiveIncidents(deps, ids, { incidents: 0, events: 0, unmatched: 0, reconciled: false }, null);
+    return history.archivedResolved(ids, await feed.lastTimelineIds(ids));
+  });
   return { removed };
 }

@@ -5,7 +5,7 @@ import { compareStreamIds, INCIDENT_ID_FIELD, type StoreKeys, type StreamEntry }
 /**
  * What the history archive (src/incidents/archive.ts) reads from Redis besides the incidents
  * themselves: which incidents changed (the global events stream's references, read after a cursor),
- * every incident id (for a first pass, or after the stream was trimmed past the cursor), and the
+ * the incidents that may have changed since a time (after the stream was trimmed past the cursor), and the
  * alerts no runbook took (intake records them here; a capped stream).
  */
 
@@ -31,10 +31,10 @@ export interface ArchiveFeed {
     count: number,
     until?: string,
   ): Promise<{ ids: string[]; lastId: string | null; gap: boolean }>;
-  /** The events stream's newest entry id (null: empty). */
-  eventsEnd(): Promise<string | null>;
-  /** A page of every incident id in Redis, oldest first. */
-  incidentIds(offset: number, count: number): Promise<string[]>;
+  /** The events stream's oldest entry id (null: empty). */
+  eventsStart(): Promise<string | null>;
+  /** Every incident that may have changed since `sinceMs`: created since, open, or resolved since. */
+  changedSince(sinceMs: number): Promise<string[]>;
   /** Each incident's newest timeline id (absent: no timeline, swept). */
   lastTimelineIds(ids: readonly string[]): Promise<Map<string, string>>;
   recordUnmatched(alert: Alert, at: Date): Promise<void>;
@@ -47,14 +47,30 @@ function field(fields: string[], name: string): string | undefined {
 }
 
 export function createArchiveFeed(redis: RedisClient, keys: StoreKeys): ArchiveFeed {
-  /** Whether entries after `after` were trimmed (Redis 7 says so exactly; older: the first entry moved past it). */
-  async function trimmedPast(key: string, after: string): Promise<boolean> {
+  /**
+   * Whether entries after `after` (`null`: from the stream's beginning) were deleted before they
+   * were read. XDEL moves `max-deleted-entry-id`; the cap's trimming does not, but it removes the
+   * oldest entries, so the oldest one left being newer than the cursor says it (at worst a
+   * needless, bounded reconcile when exactly the entries up to the cursor went). Without a cursor,
+   * the stream has lost entries when it holds fewer than were ever added (Redis 7; older: no gap).
+   */
+  async function trimmedPast(key: string, after: string | null): Promise<boolean> {
     const info = (await redis.call('XINFO', 'STREAM', key).catch(() => null)) as unknown[] | null;
-    if (info === null) return false;
-    const at = info.indexOf('max-deleted-entry-id');
-    if (at >= 0) return compareStreamIds(String(info[at + 1]), after) > 0;
-    const first = info[info.indexOf('first-entry') + 1] as StreamEntry | null;
-    return first !== null && first !== undefined && compareStreamIds(first[0], after) > 0;
+    if (info === null) return false; // no stream yet
+    const value = (name: string) => {
+      const at = info.indexOf(name);
+      return at < 0 ? undefined : info[at + 1];
+    };
+    const maxDeleted = value('max-deleted-entry-id');
+    if (after !== null && maxDeleted !== undefined && compareStreamIds(String(maxDeleted), after) > 0)
+      return true;
+    if (after === null) {
+      const added = value('entries-added');
+      return added !== undefined && Number(added) > Number(value('length'));
+    }
+    const first = value('first-entry') as StreamEntry | null | undefined;
+    const newest = first ? first[0] : String(value('last-generated-id') ?? '0-0');
+    return compareStreamIds(newest, after) > 0 && (first !== null || Number(value('entries-added') ?? 1) > 0);
   }
   return {
     async touched(after, count, until = '+') {
@@ -65,15 +81,20 @@ export function createArchiveFeed(redis: RedisClient, keys: StoreKeys): ArchiveF
         const id = field(fields, INCIDENT_ID_FIELD) ?? incidentOfCopy(fields);
         if (id !== undefined) ids.add(id);
       }
-      const gap = after !== null && (await trimmedPast(keys.events, after));
+      const gap = await trimmedPast(keys.events, after);
       return { ids: [...ids], lastId: entries.at(-1)?.[0] ?? after, gap };
     },
-    async eventsEnd() {
-      const [last] = (await redis.xrevrange(keys.events, '+', '-', 'COUNT', 1)) as StreamEntry[];
-      return last?.[0] ?? null;
+    async eventsStart() {
+      const [first] = (await redis.xrange(keys.events, '-', '+', 'COUNT', 1)) as StreamEntry[];
+      return first?.[0] ?? null;
     },
-    incidentIds(offset, count) {
-      return redis.zrange(keys.incidents, offset, offset + count - 1);
+    async changedSince(sinceMs) {
+      const [created, open, resolved] = await Promise.all([
+        redis.zrangebyscore(keys.incidents, sinceMs, '+inf'),
+        redis.zrange(keys.open, 0, -1),
+        redis.zrangebyscore(keys.resolved, sinceMs, '+inf'),
+      ]);
+      return [...new Set([...created, ...open, ...resolved])];
     },
     async lastTimelineIds(ids) {
       if (ids.length === 0) return new Map();
