@@ -99,12 +99,24 @@ export interface InProcessResult {
   throughput: { incidentsPerSec: number; cpuMsPerIncident: number; latencyUnderLoad: Latency };
 }
 
+/** The fields of bench/history-stats.ts's JSON read here (issue 15). */
+export interface HistoryResult {
+  incidents: number;
+  allRunbooks: { medianMs: number; p90Ms: number; vsBaseline: number };
+  oneRunbook: { medianMs: number };
+  baseline: { medianMs: number };
+  targetMs: number;
+  meetsTarget: boolean;
+}
+
 /** Each bench's JSON, or null when it produced none. */
 export interface BenchResults {
   engine: EngineResult | null;
   pipeline: PipelineResult | null;
   ingest: IngestResult | null;
   inProcess: InProcessResult | null;
+  /** Absent in runs from before issue 15. */
+  history?: HistoryResult | null;
 }
 
 const ratio = (a: number | undefined, b: number | undefined): number | null =>
@@ -158,7 +170,7 @@ export interface TargetCheck {
 }
 
 /** Issue 13's targets, each with its figure and baseline of this run. */
-export function targetsOf({ engine: e, pipeline: p, ingest: i }: BenchResults) {
+export function targetsOf({ engine: e, pipeline: p, ingest: i, history: h }: BenchResults) {
   const s = p?.storm;
   const cpu = s?.cpuMsPerIncident;
   const alerts = (s?.alerts ?? 2000).toLocaleString('en-US');
@@ -261,6 +273,15 @@ export function targetsOf({ engine: e, pipeline: p, ingest: i }: BenchResults) {
       ratio: p?.charts?.p50Ms.ratio ?? null,
       target: `≤ ${p?.charts?.p50Ms.targetRatio ?? 1.1}×`,
       met: p?.charts?.p50Ms.meets ?? null,
+    },
+    historyStats: {
+      figure: `history statistics of every runbook, ${(h?.incidents ?? 100_000).toLocaleString('en-US')} incidents, median ms`,
+      measured: h?.allRunbooks.medianMs ?? null,
+      baseline: h?.baseline.medianMs ?? null,
+      baselineIs: 'SELECT count(*) of the same incidents, same server',
+      ratio: h?.allRunbooks.vsBaseline ?? null,
+      target: `≤ ${h?.targetMs ?? 200} ms`,
+      met: h?.meetsTarget ?? null,
     },
   } satisfies Record<string, TargetCheck>;
   return checks;
@@ -372,6 +393,8 @@ export function tableOf(
     info('in-process start→decision p50 / p99 ms', ip ? `${ip.latency.p50Ms} / ${ip.latency.p99Ms}` : '–'),
     info('in-process incidents/s (50 in flight)', show(ip?.throughput.incidentsPerSec)),
     info('in-process p99 ms at 50 in flight', show(ip?.throughput.latencyUnderLoad.p99Ms)),
+    target(t.historyStats, 'history stats, all runbooks, median ms'),
+    info('history stats, one runbook, median ms', show(r.history?.oneRunbook.medianMs)),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = rows.map((row) =>

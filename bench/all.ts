@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the engine, pipeline, ingest and in-process benchmarks one after another, each
+ * `npm run bench`: the engine, pipeline, ingest, in-process and history benchmarks one after another, each
  * as its own child process (`npx tsx bench/<x>.ts`, its own process group, killed if it overruns),
  * then ONE JSON object on stdout — the machine, every bench's JSON, the ratios to the same-run
  * baselines, issue 13's targets (figure, baseline, ratio, target, met), and the machine's load
@@ -25,6 +25,8 @@ const BENCHES = [
   { key: 'pipeline', file: 'pipeline.ts', capMs: 285_000 },
   { key: 'ingest', file: 'ingest.ts', capMs: 150_000 },
   { key: 'inProcess', file: 'in-process.ts', capMs: 70_000 },
+  // Issue 15: ~50 s to generate 100,000 archived incidents in PostgreSQL, then a few seconds timing.
+  { key: 'history', file: 'history-stats.ts', capMs: 150_000 },
 ] as const;
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
