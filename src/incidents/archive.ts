@@ -46,14 +46,16 @@ export function historyOn(deps: PipelineDeps): deps is ArchiveDeps {
 export const ARCHIVE_SETTLE_MS = 3000;
 
 /**
- * One archive pass over the events up to `settleMs` ago (default: up to now); returns what it
- * wrote (nothing when another pass holds the archive).
+ * One archive pass over the events up to `settleMs` before it started (default: up to its start);
+ * returns what it wrote (nothing when another pass holds the archive).
  */
 export async function archivePass(
   deps: ArchiveDeps,
   opts: { settleMs?: number } = {},
 ): Promise<ArchiveOutcome> {
-  const until = opts.settleMs ? String(deps.now().getTime() - opts.settleMs) : '+';
+  // Up to a fixed point, so a pass ends however fast events keep coming. Stream ids carry Redis's
+  // wall-clock milliseconds, hence the wall clock here rather than the injected one.
+  const until = String(Date.now() - (opts.settleMs ?? 0));
   const out: ArchiveOutcome = { incidents: 0, events: 0, unmatched: 0, reconciled: false };
   const token = `${process.pid}-${Date.now()}-${Math.random()}`;
   if (!(await deps.store.claim('archive', PASS_LOCK_MS, token))) return out;
