@@ -10,10 +10,9 @@
  *
  * Prints one JSON object on stdout, progress on stderr. `npm run bench:history-cost`.
  */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import { createDatabase } from '../scripts/harness/postgres.ts';
 import { createCatalog } from '../src/engine/catalog.ts';
 import type { Alert } from '../src/engine/types.ts';
 import { type HistoryDb, openHistoryDb } from '../src/history/db.ts';
@@ -30,7 +29,6 @@ const ROUNDS = Number(process.env.BENCH_HISTORY_ROUNDS ?? 3);
 const TARGET_RATIO = 0.95;
 const STORM_DEADLINE_MS = 120_000;
 const ARCHIVE_DEADLINE_MS = 60_000;
-const ADMIN_URL = process.env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SETTINGS: WorkerSettings = {
   diagnosticConcurrency: 50,
   remediationRatePerMinute: 1000,
@@ -49,16 +47,6 @@ function alert(instance: string): Alert {
     fingerprint: instance,
     startsAt: new Date().toISOString(),
   };
-}
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
 }
 
 async function storm(
@@ -95,7 +83,11 @@ async function storm(
       Array.from({ length: DELIVERIES }, () => a),
     );
     const t0 = performance.now();
-    const ticker = setInterval(() => progress(`  ${mode}: ${decisions} decided after ${Math.round((performance.now() - t0) / 1000)} s`), 10_000);
+    const ticker = setInterval(
+      () =>
+        progress(`  ${mode}: ${decisions} decided after ${Math.round((performance.now() - t0) / 1000)} s`),
+      10_000,
+    );
     await Promise.race([
       runLimited(deliveries, IN_FLIGHT, async (a) => {
         await pipeline.intake(a);
@@ -134,13 +126,10 @@ async function main(): Promise<void> {
   const redis = await startPrivateRedis();
   const server = await countingHttpServer();
   const flush = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const dbName = `fireline_bench_${randomUUID().replaceAll('-', '').slice(0, 10)}`;
-  await admin((c) => c.query(`CREATE DATABASE ${dbName}`));
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${dbName}`;
+  const scratch = await createDatabase('fireline_bench');
   const fail = (err: Error) => progress(`history database error: ${err.message}`);
   const dbs: Record<Exclude<Mode, 'off'>, HistoryDb> = {
-    postgres: await openHistoryDb({ url: url.href }, fail),
+    postgres: await openHistoryDb({ url: scratch.url }, fail),
     pglite: await openHistoryDb({ memory: true }, fail),
   };
   const runs: Awaited<ReturnType<typeof storm>>[] = [];
@@ -157,7 +146,7 @@ async function main(): Promise<void> {
   } finally {
     await dbs.postgres.close();
     await dbs.pglite.close();
-    await admin((c) => c.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
+    await scratch.drop();
     flush.disconnect();
     await server.close();
     await redis.stop();

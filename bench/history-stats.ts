@@ -14,10 +14,10 @@
  * `PG_ADMIN_URL` names the server (default postgres://postgres@127.0.0.1:5432/test);
  * `BENCH_HISTORY_KEEP=1` keeps the generated database (its URL on stderr) to look at query plans.
  */
-import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import pg from 'pg';
 import { paymentRunbook } from '../scripts/harness/fixtures/payment-runbook.ts';
+import { createDatabase, serverVersion } from '../scripts/harness/postgres.ts';
 import { openHistoryDb } from '../src/history/db.ts';
 import { createHistoryStore, type HistoryStore } from '../src/history/history-store.ts';
 import { historyStats } from '../src/history/stats.ts';
@@ -31,17 +31,6 @@ const TARGET_MS = 200;
 const WEEKS = 10;
 const PREFIX = 'bench';
 const RUNBOOKS = ['payment-latency', 'db-pool', 'disk-full', 'queue-lag', 'cert-expiry', 'pod-crashloop'];
-const ADMIN_URL = process.env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** A record as the archive keeps it: the Incident with its verdicts, decision and plan (~3 KB). */
 function recordTemplate(): string {
@@ -167,15 +156,10 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const name = `fireline_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  // A database name is an identifier, never a bind value; this one is made of [a-z0-9_] only.
-  await admin((c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const scratch = await createDatabase('fireline_bench');
+  const url = new URL(scratch.url);
   try {
-    const serverVersion = await admin(
-      async (c) => (await c.query('SHOW server_version')).rows[0].server_version,
-    );
+    const version = await serverVersion();
     const history = await openHistoryDb({ url: url.href }, (err) =>
       progress(`idle connection error: ${err.message}`),
     );
@@ -184,7 +168,7 @@ async function main(): Promise<void> {
     try {
       const now = new Date();
       const t0 = performance.now();
-      progress(`generating ${INCIDENTS.toLocaleString('en-US')} incidents in ${name}`);
+      progress(`generating ${INCIDENTS.toLocaleString('en-US')} incidents in ${scratch.name}`);
       await generate(direct, now);
       const generateMs = Math.round(performance.now() - t0);
       const sizes = (
@@ -225,7 +209,7 @@ async function main(): Promise<void> {
       console.log(
         JSON.stringify({
           benchmark: 'history-stats',
-          postgres: serverVersion,
+          postgres: version,
           incidents: INCIDENTS,
           stepsPerIncident: 3,
           rulesPerIncident: 3,
@@ -256,7 +240,7 @@ async function main(): Promise<void> {
     }
   } finally {
     if (process.env.BENCH_HISTORY_KEEP === '1') progress(`kept the database: ${url.href}`);
-    else await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    else await scratch.drop();
   }
 }
 

@@ -6,7 +6,7 @@ import type { Pipeline } from '../../src/process/pipeline.ts';
 import { call } from '../helpers/api.ts';
 import { type CliFixture, cliFixture, DB_RUNBOOK, startCli } from '../helpers/cli-api.ts';
 import { HISTORY_BACKENDS } from '../helpers/history.ts';
-import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
+import { eventsUntil, firingAlert, testPipeline } from '../helpers/pipeline.ts';
 
 const redisUrl = inject('redisUrl');
 const DAY_MS = 24 * 3600 * 1000;
