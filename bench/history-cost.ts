@@ -10,6 +10,7 @@
  *
  * Prints one JSON object on stdout, progress on stderr. `npm run bench:history-cost`.
  */
+import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { createDatabase } from '../scripts/harness/postgres.ts';
@@ -20,7 +21,15 @@ import { createLogger } from '../src/logger.ts';
 import { createPipeline } from '../src/process/pipeline.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
 import { compileFiveChecks } from './five-checks.ts';
-import { countingHttpServer, deadline, progress, round, runLimited, startPrivateRedis } from './lib.ts';
+import {
+  countingHttpServer,
+  deadline,
+  processCpuSeconds,
+  progress,
+  round,
+  runLimited,
+  startPrivateRedis,
+} from './lib.ts';
 
 const ALERTS = Number(process.env.BENCH_HISTORY_ALERTS ?? 2000);
 const DELIVERIES = 5;
@@ -82,6 +91,7 @@ async function storm(
     const deliveries = Array.from({ length: ALERTS }, (_, i) => alert(`h${n}-${i}`)).flatMap((a) =>
       Array.from({ length: DELIVERIES }, () => a),
     );
+    const cpu0 = { node: process.cpuUsage(), postgres: postgresCpuSeconds() };
     const t0 = performance.now();
     const ticker = setInterval(
       () =>
@@ -96,6 +106,13 @@ async function storm(
     ]);
     clearInterval(ticker);
     const incidentsPerSec = round(ALERTS / ((lastDecisionAt - t0) / 1000), 1);
+    const nodeCpu = process.cpuUsage(cpu0.node);
+    // CPU per incident up to the last decision: this process (pipeline, workers, PGlite) and the
+    // PostgreSQL server's processes (its backends, WAL writer, autovacuum).
+    const cpuMsPerIncident = {
+      node: round((nodeCpu.user + nodeCpu.system) / 1000 / ALERTS),
+      postgres: round(((postgresCpuSeconds() - cpu0.postgres) * 1000) / ALERTS),
+    };
     let archiveLagMs: number | null = null;
     if (history) {
       const stop = performance.now() + ARCHIVE_DEADLINE_MS;
@@ -110,11 +127,25 @@ async function storm(
       }
       archiveLagMs = Math.round(performance.now() - lastDecisionAt);
     }
-    return { mode, incidentsPerSec, archiveLagMs };
+    return { mode, incidentsPerSec, cpuMsPerIncident, archiveLagMs };
   } finally {
     await follower.stop();
     await pipeline.close(10_000);
   }
+}
+
+/** CPU seconds of every process of the machine's PostgreSQL server (user `postgres`). */
+function postgresCpuSeconds(): number {
+  const pids = execFileSync('pgrep', ['-u', 'postgres'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += processCpuSeconds(Number(pid));
+    } catch {
+      // a backend that ended meanwhile: its CPU is gone with it, and it was an idle one
+    }
+  }
+  return total;
 }
 
 const median = (xs: readonly number[]) => {
@@ -139,7 +170,9 @@ async function main(): Promise<void> {
       for (const mode of MODES) {
         progress(`history: storm ${round_ + 1}/${ROUNDS}, history ${mode}`);
         const run = await storm(redis.url, server.url, mode, mode === 'off' ? undefined : dbs[mode], n++);
-        progress(`  ${run.incidentsPerSec} incidents/s, archive lag ${run.archiveLagMs ?? '-'} ms`);
+        progress(
+          `  ${run.incidentsPerSec} incidents/s, CPU ms/incident node ${run.cpuMsPerIncident.node} + postgres ${run.cpuMsPerIncident.postgres}, archive lag ${run.archiveLagMs ?? '-'} ms`,
+        );
         runs.push(run);
         await flush.flushall();
       }
@@ -159,9 +192,18 @@ async function main(): Promise<void> {
         incidentsPerSec: of(mode).map((r) => r.incidentsPerSec),
         median: median(of(mode).map((r) => r.incidentsPerSec)),
         archiveLagMs: of(mode).map((r) => r.archiveLagMs),
+        cpuMsPerIncident: of(mode).map((r) => r.cpuMsPerIncident),
       },
     ]),
-  ) as Record<Mode, { incidentsPerSec: number[]; median: number; archiveLagMs: (number | null)[] }>;
+  ) as Record<
+    Mode,
+    {
+      incidentsPerSec: number[];
+      median: number;
+      archiveLagMs: (number | null)[];
+      cpuMsPerIncident: { node: number; postgres: number }[];
+    }
+  >;
   const ratio = round(summary.postgres.median / summary.off.median, 3);
   const pgliteRatio = round(summary.pglite.median / summary.off.median, 3);
   process.stdout.write(
