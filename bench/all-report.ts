@@ -109,6 +109,15 @@ export interface HistoryResult {
   meetsTarget: boolean;
 }
 
+/** The fields of bench/history-cost.ts's JSON read here (issue 15). */
+export interface HistoryCostResult {
+  off: { median: number };
+  postgres: { median: number };
+  pglite: { median: number };
+  ratio: { postgres: number; pglite: number };
+  target: { ratio: number; meets: boolean };
+}
+
 /** Each bench's JSON, or null when it produced none. */
 export interface BenchResults {
   engine: EngineResult | null;
@@ -117,6 +126,7 @@ export interface BenchResults {
   inProcess: InProcessResult | null;
   /** Absent in runs from before issue 15. */
   history?: HistoryResult | null;
+  historyCost?: HistoryCostResult | null;
 }
 
 const ratio = (a: number | undefined, b: number | undefined): number | null =>
@@ -170,7 +180,7 @@ export interface TargetCheck {
 }
 
 /** Issue 13's targets, each with its figure and baseline of this run. */
-export function targetsOf({ engine: e, pipeline: p, ingest: i, history: h }: BenchResults) {
+export function targetsOf({ engine: e, pipeline: p, ingest: i, history: h, historyCost: hc }: BenchResults) {
   const s = p?.storm;
   const cpu = s?.cpuMsPerIncident;
   const alerts = (s?.alerts ?? 2000).toLocaleString('en-US');
@@ -282,6 +292,15 @@ export function targetsOf({ engine: e, pipeline: p, ingest: i, history: h }: Ben
       ratio: h?.allRunbooks.vsBaseline ?? null,
       target: `≤ ${h?.targetMs ?? 200} ms`,
       met: h?.meetsTarget ?? null,
+    },
+    historyCost: {
+      figure: 'storm incidents/s with the history on PostgreSQL (median of 3)',
+      measured: hc?.postgres.median ?? null,
+      baseline: hc?.off.median ?? null,
+      baselineIs: 'the same storm with the history off, interleaved, same run',
+      ratio: hc?.ratio.postgres ?? null,
+      target: `≥ ${hc?.target.ratio ?? 0.95}×`,
+      met: hc?.target.meets ?? null,
     },
   } satisfies Record<string, TargetCheck>;
   return checks;
@@ -395,6 +414,8 @@ export function tableOf(
     info('in-process p99 ms at 50 in flight', show(ip?.throughput.latencyUnderLoad.p99Ms)),
     target(t.historyStats, 'history stats, all runbooks, median ms'),
     info('history stats, one runbook, median ms', show(r.history?.oneRunbook.medianMs)),
+    target(t.historyCost, 'storm incidents/s, history on PostgreSQL / off'),
+    info('storm incidents/s, history on PGlite / off', show(r.historyCost?.ratio.pglite)),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = rows.map((row) =>
