@@ -8,22 +8,20 @@ import type { PipelineDeps } from './deps.ts';
 /**
  * The history archive: copies incidents from Redis (the working store) to PostgreSQL (the history,
  * src/history/history-store.ts) as they change. One `archive` job (a job scheduler, every second,
- * src/workers/index.ts) runs `archivePass`: it reads the global events stream after the cursor the
- * history keeps, takes every incident referenced there whose newest event the history lacks, reads
- * its record, whole timeline and charts, and writes them with the new cursor in one transaction. A
- * worker that dies mid-pass commits nothing and the next pass starts from the same cursor; a pass
- * run twice writes nothing twice (upserts by incident id and event id). Passes are serialised by a
- * Redis marker.
- *
- * The scheduled pass trails the stream by `settleMs` (ARCHIVE_SETTLE_MS): an incident is archived
- * once its first new event is that old, with everything it has by then, so the burst of events an
- * incident makes in its first seconds is written once rather than once a second (the storm bench,
- * bench/history-cost.ts). Anyone else (the sweep, tests) archives up to now.
+ * src/workers/index.ts) runs `archivePass`. It reads the global events stream after the cursor the
+ * history keeps and marks each incident named there pending in Redis (`{p}:archive:pending`,
+ * scored by its newest event), then archives the pending incidents that have been quiet for
+ * ARCHIVE_SETTLE_MS: each one's record, whole timeline and charts, written in one transaction
+ * (upserts by incident id and by event id). So an incident's burst of events is written once, the
+ * stream is read as fast as it grows (its cap never outruns the archive), and a worker that dies
+ * anywhere loses nothing: the cursor moves only after the incidents are marked, an incident leaves
+ * the pending set only after its transaction commits, and a pass run twice writes nothing twice.
+ * Passes are serialised by a Redis marker.
  */
 /** Incidents read and written per transaction. */
 const BATCH = 200;
-/** Global stream entries read per batch (an incident records ~15–30 events). */
-const REFS_PER_READ = 2000;
+/** Global stream entries read at once (an incident records ~15–30 events). */
+const REFS_PER_READ = 10_000;
 /** How long one pass may hold the archive (the job's lock is longer). */
 const PASS_LOCK_MS = 20_000;
 
@@ -42,52 +40,72 @@ export function historyOn(deps: PipelineDeps): deps is ArchiveDeps {
   return deps.history !== undefined;
 }
 
-/** How far the scheduled pass trails the events stream. */
+/** How long an incident must be quiet before the scheduled pass archives it. */
 export const ARCHIVE_SETTLE_MS = 3000;
+/** How long one pass archives before it lets the next read the stream (the rest stays pending). */
+const ARCHIVE_BUDGET_MS = 2000;
 
 /**
- * One archive pass over the events up to `settleMs` before it started (default: up to its start);
- * returns what it wrote (nothing when another pass holds the archive).
+ * One archive pass: reads the events stream after the cursor and marks each incident seen there
+ * pending (with the time of its newest event), moving the cursor on at once; then archives the
+ * pending incidents quiet for `settleMs` (default: all of them), for at most ARCHIVE_BUDGET_MS
+ * when settling (the scheduled pass). Returns what it wrote (nothing when another pass holds the
+ * archive).
  */
 export async function archivePass(
   deps: ArchiveDeps,
   opts: { settleMs?: number } = {},
 ): Promise<ArchiveOutcome> {
-  // Up to a fixed point, so a pass ends however fast events keep coming. Stream ids carry Redis's
-  // wall-clock milliseconds, hence the wall clock here rather than the injected one.
-  const until = String(Date.now() - (opts.settleMs ?? 0));
   const out: ArchiveOutcome = { incidents: 0, events: 0, unmatched: 0, reconciled: false };
   const token = `${process.pid}-${Date.now()}-${Math.random()}`;
   if (!(await deps.store.claim('archive', PASS_LOCK_MS, token))) return out;
   try {
     await archiveUnmatched(deps, out);
-    let cursor = await deps.history.cursor('events');
+    await readStream(deps, out);
+    // Stream ids carry Redis's wall-clock milliseconds, hence the wall clock rather than deps.now.
+    const settleMs = opts.settleMs ?? 0;
+    const quietSince = Date.now() - settleMs;
+    const stopAt = settleMs > 0 ? Date.now() + ARCHIVE_BUDGET_MS : Number.POSITIVE_INFINITY;
     for (;;) {
-      const touched = await deps.feed.touched(cursor, REFS_PER_READ, until);
-      if (touched.gap) {
-        // Events after the cursor were trimmed (the stream's cap) before the archive read them:
-        // archive every incident that may have changed since, then go on from the oldest entry
-        // left (everything up to now is in the history by then).
-        const oldest = await deps.feed.eventsStart();
-        await reconcile(deps, cursor === null ? 0 : Number(cursor.split('-')[0]), out);
-        out.reconciled = true;
-        if (oldest === null) return out;
-        await deps.history.write([], [], { events: oldest });
-        cursor = oldest;
-        continue;
-      }
-      if (touched.lastId === cursor) return out;
-      for (let i = 0; i < touched.ids.length; i += BATCH) {
-        const last = i + BATCH >= touched.ids.length;
-        await archiveIncidents(deps, touched.ids.slice(i, i + BATCH), out, last ? touched.lastId : null);
-      }
-      if (touched.ids.length === 0 && touched.lastId !== null)
-        await deps.history.write([], [], { events: touched.lastId });
-      cursor = touched.lastId;
+      const due = await deps.feed.duePending(quietSince, BATCH);
+      if (due.length === 0) return out;
+      await archiveIncidents(deps, due, out, null);
+      // Only passes mark incidents pending, one pass at a time: nothing re-marked them meanwhile.
+      await deps.feed.clearPending(due);
+      if (Date.now() >= stopAt) return out;
     }
   } finally {
     // Only the holder lets go (the marker may have expired and been taken by another pass).
     if ((await deps.store.getMarker('archive')) === token) await deps.store.setMarker('archive', '', 1);
+  }
+}
+
+/**
+ * Reads the events stream from the cursor to where it ended when the pass began, marking the incidents it names pending;
+ * the cursor moves with each read, in the history. A gap (events trimmed before they were read)
+ * archives every incident that may have changed since the cursor, then goes on from the oldest
+ * entry left.
+ */
+async function readStream(deps: ArchiveDeps, out: ArchiveOutcome): Promise<void> {
+  // Up to where the stream was when the pass began: during a storm the end keeps moving.
+  const until = Date.now();
+  let cursor = await deps.history.cursor('events');
+  for (;;) {
+    const touched = await deps.feed.touched(cursor, REFS_PER_READ, until);
+    if (touched.gap) {
+      const oldest = await deps.feed.eventsStart();
+      await reconcile(deps, cursor === null ? 0 : Number(cursor.split('-')[0]), out);
+      out.reconciled = true;
+      if (oldest === null) return;
+      await deps.history.write([], [], { events: oldest });
+      cursor = oldest;
+      continue;
+    }
+    if (touched.lastId === null || touched.lastId === cursor) return;
+    // Pending first, then the cursor: a pass that dies between the two reads the same refs again.
+    await deps.feed.markPending(touched.touches);
+    await deps.history.write([], [], { events: touched.lastId });
+    cursor = touched.lastId;
   }
 }
 

@@ -22,15 +22,22 @@ export interface UnmatchedEntry {
 export interface ArchiveFeed {
   /**
    * The incidents referenced by the events stream after `after` (exclusive; `null`: from the
-   * start) up to `until` (a stream id or bare ms, inclusive; `+`: the end), at most `count`
-   * entries read, each id once; `lastId` the last entry read (`after` when none); `gap` when
-   * entries after `after` were trimmed before they were read.
+   * start) up to `until` (ms, inclusive: a fixed end, so a reader catches up however fast events
+   * come), at most `count` entries read: each incident with the time (ms) of its newest entry
+   * read; `lastId` the last entry read (`after` when none); `gap` when entries after `after` were
+   * trimmed before they were read.
    */
   touched(
     after: string | null,
     count: number,
-    until?: string,
-  ): Promise<{ ids: string[]; lastId: string | null; gap: boolean }>;
+    until: number,
+  ): Promise<{ touches: Map<string, number>; lastId: string | null; gap: boolean }>;
+  /** Marks incidents pending for the archive, each at the given time unless it is already later. */
+  markPending(touches: ReadonlyMap<string, number>): Promise<void>;
+  /** Up to `count` pending incidents whose newest event is at or before `quietSince` (ms), oldest first. */
+  duePending(quietSince: number, count: number): Promise<string[]>;
+  /** Takes incidents off the pending set (once archived). */
+  clearPending(ids: readonly string[]): Promise<void>;
   /** The events stream's oldest entry id (null: empty). */
   eventsStart(): Promise<string | null>;
   /** Every incident that may have changed since `sinceMs`: created since, open, or resolved since. */
@@ -73,16 +80,27 @@ export function createArchiveFeed(redis: RedisClient, keys: StoreKeys): ArchiveF
     return compareStreamIds(newest, after) > 0 && (first !== null || Number(value('entries-added') ?? 1) > 0);
   }
   return {
-    async touched(after, count, until = '+') {
+    async touched(after, count, until) {
       const start = after === null ? '-' : `(${after}`;
       const entries = (await redis.xrange(keys.events, start, until, 'COUNT', count)) as StreamEntry[];
-      const ids = new Set<string>();
-      for (const [, fields] of entries) {
+      const touches = new Map<string, number>();
+      for (const [entryId, fields] of entries) {
         const id = field(fields, INCIDENT_ID_FIELD) ?? incidentOfCopy(fields);
-        if (id !== undefined) ids.add(id);
+        if (id !== undefined) touches.set(id, Number(entryId.split('-')[0]));
       }
       const gap = await trimmedPast(keys.events, after);
-      return { ids: [...ids], lastId: entries.at(-1)?.[0] ?? after, gap };
+      return { touches, lastId: entries.at(-1)?.[0] ?? after, gap };
+    },
+    async markPending(touches) {
+      if (touches.size === 0) return;
+      const pairs = [...touches].flatMap(([id, ms]) => [ms, id]);
+      await redis.zadd(keys.archivePending, 'GT', ...pairs);
+    },
+    duePending(quietSince, count) {
+      return redis.zrangebyscore(keys.archivePending, '-inf', quietSince, 'LIMIT', 0, count);
+    },
+    async clearPending(ids) {
+      if (ids.length > 0) await redis.zrem(keys.archivePending, ...ids);
     },
     async eventsStart() {
       const [first] = (await redis.xrange(keys.events, '-', '+', 'COUNT', 1)) as StreamEntry[];

@@ -29,6 +29,8 @@ export interface StoreKeys {
    * "all incidents" live views; no copy of the event.
    */
   events: string;
+  /** Sorted set: incidents the history archive has yet to write, scored by their newest event (ms). */
+  archivePending: string;
   /** Stream of the alerts no runbook took (field `alert`, the alert JSON), capped; the history archives them. */
   unmatched: string;
   /** Pub/sub channel carrying each event as it is recorded. */
@@ -83,6 +85,7 @@ export function storeKeys(prefix: string = DEFAULT_PREFIX): StoreKeys {
     incidents: `${p}:incidents`,
     events: `${p}:events`,
     unmatched: `${p}:unmatched`,
+    archivePending: `${p}:archive:pending`,
     progress: `${p}:progress`,
     dedup: (key) => `${p}:dedup:${key}`,
     marker: (name) => `${p}:marker:${name}`,
