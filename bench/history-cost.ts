@@ -4,7 +4,7 @@
  * with the history off, on the machine's PostgreSQL (a scratch database), and on the embedded
  * PGlite (in memory), interleaved (off, postgres, pglite, off, …), each run on a fresh prefix of
  * one private redis-server. Per run: incidents/s (first intake → last `decision.made`) and, with the
- * history on, how long after the last decision the history held every incident (archive lag).
+ * history on, how long after the last decision the history held every incident's decision (archive lag).
  * Target: the median incidents/s with the history on (PostgreSQL) ≥ 0.95× with it off — the
  * archive is never the bottleneck.
  *
@@ -118,7 +118,7 @@ async function storm(
       const stop = performance.now() + ARCHIVE_DEADLINE_MS;
       for (;;) {
         const [row] = await history.query<{ n: number }>(
-          "SELECT count(*) AS n FROM incidents WHERE prefix = $1 AND status <> 'triggered'",
+          'SELECT count(*) AS n FROM incidents WHERE prefix = $1 AND evidence_at IS NOT NULL',
           [prefix],
         );
         if ((row?.n ?? 0) >= ALERTS) break;
