@@ -1,5 +1,5 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { isClusterUrl, parseClusterUrl } from './url.ts';
+import { isClusterUrl, isSentinelUrl, parseClusterUrl, parseSentinelUrl } from './url.ts';
 
 /** A connection to one Redis or to a Redis Cluster: the same commands, routed by key slot. */
 export type RedisClient = Redis | Cluster;
@@ -15,16 +15,30 @@ export type RedisClient = Redis | Cluster;
 export type ConnectionRole = 'worker' | 'producer' | 'subscriber';
 
 /**
- * A connection for `role` on `url`: a `Cluster` for `redis+cluster://` / `rediss+cluster://` URLs
- * (see redis-url.ts), else a `Redis`. `extra` are per-node options (a Cluster's `redisOptions`).
+ * A connection for `role` on `url`: a `Cluster` for `redis+cluster://` / `rediss+cluster://` URLs,
+ * a `Redis` that finds the primary through the sentinels for `redis+sentinel://` /
+ * `rediss+sentinel://` (src/redis/url.ts), else a `Redis`. `extra` are per-node options (a Cluster's `redisOptions`).
  */
 export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): RedisClient {
   const perRequest: RedisOptions =
     role === 'producer' ? { maxRetriesPerRequest: 1, connectTimeout: 2000 } : { maxRetriesPerRequest: null };
-  if (!isClusterUrl(url)) {
-    const offline: RedisOptions = role === 'producer' ? { enableOfflineQueue: false } : {};
-    return new Redis(url, { ...perRequest, ...offline, lazyConnect: false, ...extra });
+  const offline: RedisOptions = role === 'producer' ? { enableOfflineQueue: false } : {};
+  if (isSentinelUrl(url)) {
+    const { sentinels, masterName, db, tls, username, password } = parseSentinelUrl(url);
+    return new Redis({
+      sentinels,
+      name: masterName,
+      db,
+      ...(username ? { username } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+      ...perRequest,
+      ...offline,
+      lazyConnect: false,
+      ...extra,
+    });
   }
+  if (!isClusterUrl(url)) return new Redis(url, { ...perRequest, ...offline, lazyConnect: false, ...extra });
   const { nodes, tls, username, password } = parseClusterUrl(url);
   const options: ClusterOptions = {
     // The offline queue is the Cluster's: its node connections always queue (ioredis forces it),

@@ -104,14 +104,20 @@ export async function resolveRedis(
   };
 }
 
-/** Starts `redis-server` with `args`; resolves once it accepts connections (its output drained). */
-export function spawnRedisServer(args: string[]): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` with `args`; resolves once it prints `readyLine` (by default: it accepts
+ * connections; a sentinel says `+monitor master` instead), its output drained from then on.
+ */
+export function spawnRedisServer(
+  args: string[],
+  readyLine = 'Ready to accept connections',
+): Promise<ChildProcess> {
   return new Promise((ok, fail) => {
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
+      if (output.includes(readyLine)) {
         child.stdout?.off('data', onData);
         child.stderr?.off('data', onData);
         child.stdout?.resume();

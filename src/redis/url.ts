@@ -58,18 +58,77 @@ export function parseClusterUrl(url: string): ClusterUrl {
   return out;
 }
 
-/** Problems with a `REDIS_URL` value, or null when it is a URL or a valid cluster URL. */
+/**
+ * The Redis Sentinel form of `REDIS_URL`:
+ * `redis+sentinel://[user[:password]@]host:port[,host:port…]/<master-name>[/<db>]`
+ * (`rediss+sentinel://` for TLS to the sentinels and the primary). The hosts are sentinels; the
+ * client asks them where the primary of `master-name` is, and asks again after a failover. The
+ * user and password are the primary's and its replicas'; the sentinels are reached without any.
+ */
+export interface SentinelUrl {
+  sentinels: { host: string; port: number }[];
+  masterName: string;
+  db: number;
+  tls: boolean;
+  username?: string;
+  password?: string;
+}
+
+const SENTINEL_SCHEME = /^(rediss?)\+sentinel:\/\//i;
+
+/** True when `url` uses the sentinel scheme (whether or not the rest is valid). */
+export function isSentinelUrl(url: string): boolean {
+  return SENTINEL_SCHEME.test(url);
+}
+
+/** Parses a sentinel URL; throws ConfigError naming what is wrong (never echoing the password). */
+export function parseSentinelUrl(url: string): SentinelUrl {
+  const scheme = SENTINEL_SCHEME.exec(url);
+  if (!scheme)
+    throw new ConfigError('a Redis Sentinel URL starts with redis+sentinel:// or rediss+sentinel://');
+  const rest = url.slice(scheme[0].length);
+  const slash = rest.indexOf('/', rest.lastIndexOf('@') + 1);
+  const path = slash >= 0 ? rest.slice(slash + 1) : '';
+  const [masterName, db, ...extra] = path.split('/').filter((p, i) => p !== '' || i === 0);
+  if (!masterName || extra.length > 0 || (db !== undefined && !/^\d{1,2}$/.test(db)))
+    throw new ConfigError(
+      'a Redis Sentinel URL names the primary after the sentinels: redis+sentinel://host:port,host:port/<master-name>[/<db>]',
+    );
+  // The sentinels and credentials read as a cluster URL's seed list and user information.
+  let seeds: ClusterUrl;
+  try {
+    seeds = parseClusterUrl(`redis+cluster://${slash >= 0 ? rest.slice(0, slash) : rest}`);
+  } catch (err) {
+    if (err instanceof ConfigError)
+      throw new ConfigError(err.message.replace('Redis Cluster URL', 'Redis Sentinel URL'));
+    throw err;
+  }
+  const { nodes, username, password } = seeds;
+  return {
+    sentinels: nodes,
+    masterName: decodeURIComponent(masterName),
+    db: db === undefined ? 0 : Number(db),
+    tls: scheme[1]!.toLowerCase() === 'rediss',
+    ...(username ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
+}
+
+/** Problems with a `REDIS_URL` value, or null when it is a URL, a valid cluster or sentinel URL. */
 export function redisUrlProblem(url: string): string | null {
-  if (isClusterUrl(url)) {
+  const parse = isClusterUrl(url) ? parseClusterUrl : isSentinelUrl(url) ? parseSentinelUrl : null;
+  if (parse) {
     try {
-      parseClusterUrl(url);
+      parse(url);
       return null;
     } catch (err) {
       if (err instanceof ConfigError) return err.message;
       throw err;
     }
   }
-  return URL.canParse(url) ? null : 'not a URL (redis://host:6379 or redis+cluster://host:port,host:port)';
+  return URL.canParse(url)
+    ? null
+    : 'not a URL (redis://host:6379, redis+sentinel://host:port,host:port/<master-name> or redis+cluster://host:port,host:port)';
 }
 
 /**

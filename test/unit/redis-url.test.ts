@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { ConfigError } from '../../src/errors.ts';
-import { effectivePrefix, isClusterUrl, parseClusterUrl } from '../../src/redis/url.ts';
+import {
+  effectivePrefix,
+  isClusterUrl,
+  isSentinelUrl,
+  parseClusterUrl,
+  parseSentinelUrl,
+} from '../../src/redis/url.ts';
 
 describe('REDIS_URL cluster form', () => {
   it('parses seed nodes, TLS, credentials (percent-decoded) and IPv6 literals', () => {
@@ -50,5 +56,40 @@ describe('prefix on a cluster', () => {
       expect(() => effectivePrefix('redis+cluster://a:1', bad), bad).toThrow(
         /no usable Redis Cluster hash tag/,
       );
+  });
+});
+
+describe('REDIS_URL sentinel form', () => {
+  it('parses the sentinels, the primary name, the database, TLS and credentials', () => {
+    expect(parseSentinelUrl('redis+sentinel://10.0.0.1:26379,10.0.0.2:26380/mymaster')).toEqual({
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26380 },
+      ],
+      masterName: 'mymaster',
+      db: 0,
+      tls: false,
+    });
+    expect(parseSentinelUrl('rediss+sentinel://app:p%40ss@[::1]:26379/fire%20line/3')).toEqual({
+      sentinels: [{ host: '::1', port: 26379 }],
+      masterName: 'fire line',
+      db: 3,
+      tls: true,
+      username: 'app',
+      password: 'p@ss',
+    });
+    expect(isSentinelUrl('redis://h:6379')).toBe(false);
+  });
+
+  it('refuses a URL without the primary name, a bad database or a sentinel without a port, and says why', () => {
+    expect(() => parseSentinelUrl('redis+sentinel://a:1')).toThrow(/names the primary after the sentinels/);
+    expect(() => parseSentinelUrl('redis+sentinel://a:1/m/x')).toThrow(/names the primary/);
+    expect(() => parseSentinelUrl('redis+sentinel://a:1,b/m')).toThrow(
+      /Redis Sentinel URL: 'b' is not host:port/,
+    );
+    expect(loadConfig({ REDIS_URL: 'redis+sentinel://a:1,b:2/m' }).REDIS_URL).toBe(
+      'redis+sentinel://a:1,b:2/m',
+    );
+    expect(() => loadConfig({ REDIS_URL: 'redis+sentinel://a:1' })).toThrow(/REDIS_URL=.*primary/);
   });
 });
