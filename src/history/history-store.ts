@@ -123,11 +123,27 @@ export function createHistoryStore(db: HistoryDb, prefix: string): HistoryStore 
   };
 }
 
-const json = (v: unknown) => JSON.stringify(v);
+/**
+ * Inserts `rows` (objects named like the table's columns) into `table` in one statement: the rows
+ * travel as one JSON parameter and take the table's own row type. `onConflict` is the statement's
+ * ON CONFLICT clause, if any. `table` is one of this file's constants, never input.
+ */
+async function insertRows(
+  tx: SqlRunner,
+  table: 'incidents' | 'incident_events' | 'incident_steps' | 'incident_rules' | 'unmatched_alerts',
+  rows: readonly object[],
+  onConflict = '',
+): Promise<void> {
+  if (rows.length === 0) return;
+  await tx.query(
+    `INSERT INTO ${table} SELECT * FROM jsonb_populate_recordset(NULL::${table}, $1::jsonb) ${onConflict}`,
+    [JSON.stringify(rows)],
+  );
+}
 
 async function writeIncidents(tx: SqlRunner, prefix: string, items: readonly ArchiveItem[]): Promise<void> {
   if (items.length === 0) return;
-  // One statement per table for the whole batch: the rows travel as one JSON parameter.
+  // One statement per table for the whole batch (insertRows).
   const rows = items.map(({ incident: i, facts: f, charts, lastEventId }) => ({
     id: i.id,
     prefix,
@@ -153,16 +169,16 @@ async function writeIncidents(tx: SqlRunner, prefix: string, items: readonly Arc
     last_event_id: lastEventId,
     search: f.search,
   }));
-  await tx.query(
-    `INSERT INTO incidents
-     SELECT * FROM jsonb_populate_recordset(NULL::incidents, $1::jsonb)
-     ON CONFLICT (id) DO UPDATE SET
+  await insertRows(
+    tx,
+    'incidents',
+    rows,
+    `ON CONFLICT (id) DO UPDATE SET
        status = EXCLUDED.status, updated_at = EXCLUDED.updated_at, evidence_at = EXCLUDED.evidence_at,
        acknowledged_at = EXCLUDED.acknowledged_at, resolved_at = EXCLUDED.resolved_at,
        escalated = EXCLUDED.escalated, human_actions = EXCLUDED.human_actions,
        resolved_unattended = EXCLUDED.resolved_unattended, record = EXCLUDED.record,
        charts = EXCLUDED.charts, last_event_id = EXCLUDED.last_event_id, search = EXCLUDED.search`,
-    [json(rows)],
   );
   const events = items.flatMap(({ incident, events }) =>
     events.map(({ id, incidentId: _, ...event }) => ({
@@ -174,13 +190,7 @@ async function writeIncidents(tx: SqlRunner, prefix: string, items: readonly Arc
       event,
     })),
   );
-  if (events.length > 0)
-    await tx.query(
-      `INSERT INTO incident_events
-       SELECT * FROM jsonb_populate_recordset(NULL::incident_events, $1::jsonb)
-       ON CONFLICT (incident_id, event_id) DO NOTHING`,
-      [json(events)],
-    );
+  await insertRows(tx, 'incident_events', events, 'ON CONFLICT (incident_id, event_id) DO NOTHING');
   const ids = items.map((i) => i.incident.id);
   // Steps and rules follow the record: replaced whole (a new decision replaces the plan).
   await tx.query('DELETE FROM incident_steps WHERE incident_id = ANY($1::text[])', [ids]);
@@ -198,11 +208,7 @@ async function writeIncidents(tx: SqlRunner, prefix: string, items: readonly Arc
       by_actor: s.by,
     })),
   );
-  if (steps.length > 0)
-    await tx.query(
-      'INSERT INTO incident_steps SELECT * FROM jsonb_populate_recordset(NULL::incident_steps, $1::jsonb)',
-      [json(steps)],
-    );
+  await insertRows(tx, 'incident_steps', steps);
   const rules = items.flatMap(({ incident, facts }) =>
     facts.rules.map((r) => ({
       incident_id: incident.id,
@@ -211,11 +217,7 @@ async function writeIncidents(tx: SqlRunner, prefix: string, items: readonly Arc
       matched: r.matched,
     })),
   );
-  if (rules.length > 0)
-    await tx.query(
-      'INSERT INTO incident_rules SELECT * FROM jsonb_populate_recordset(NULL::incident_rules, $1::jsonb)',
-      [json(rules)],
-    );
+  await insertRows(tx, 'incident_rules', rules);
 }
 
 async function writeUnmatched(tx: SqlRunner, prefix: string, items: readonly UnmatchedItem[]): Promise<void> {
@@ -243,12 +245,12 @@ async function writeUnmatched(tx: SqlRunner, prefix: string, items: readonly Unm
       deliveries: 1,
     });
   }
-  await tx.query(
-    `INSERT INTO unmatched_alerts
-     SELECT * FROM jsonb_populate_recordset(NULL::unmatched_alerts, $1::jsonb)
-     ON CONFLICT (prefix, fingerprint, starts_at) DO UPDATE SET
+  await insertRows(
+    tx,
+    'unmatched_alerts',
+    [...byKey.values()],
+    `ON CONFLICT (prefix, fingerprint, starts_at) DO UPDATE SET
        last_seen = GREATEST(unmatched_alerts.last_seen, EXCLUDED.last_seen),
        deliveries = unmatched_alerts.deliveries + EXCLUDED.deliveries`,
-    [json([...byKey.values()])],
   );
 }

@@ -191,7 +191,7 @@ export async function findTimeline(
   opts: { after?: string; limit?: number } = {},
 ): Promise<TimelineEvent[]> {
   const live = await deps.store.timeline(id, opts);
-  if (live.length > 0 || !deps.history || (await deps.store.get(id)) !== null) return live;
+  if (live.length > 0 || !deps.history || (await deps.store.has(id))) return live;
   return deps.history.timeline(id, opts);
 }
 
@@ -200,7 +200,7 @@ export async function findCharts(
   deps: Pick<PipelineDeps, 'store' | 'history'>,
   id: string,
 ): Promise<Record<string, Chart>> {
-  if (!deps.history || (await deps.store.get(id)) !== null) return deps.store.charts(id);
+  if (!deps.history || (await deps.store.has(id))) return deps.store.charts(id);
   return deps.history.charts(id);
 }
 

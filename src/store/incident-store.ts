@@ -68,6 +68,8 @@ export interface IncidentStore {
     | { created: false; incidentId: string; repeat: boolean; status: IncidentStatus }
   >;
   get(id: string): Promise<Incident | null>;
+  /** Whether Redis holds the incident (one EXISTS: no need to read it). */
+  has(id: string): Promise<boolean>;
   /** The open incident for a dedup key, if any. */
   findOpenByKey(key: string): Promise<string | null>;
   /**
@@ -192,6 +194,10 @@ export function createIncidentStore(deps: IncidentStoreDeps): IncidentStore {
 
     async get(id) {
       return decodeIncident(await redis.hgetall(keys.incident(id)));
+    },
+
+    async has(id) {
+      return (await redis.exists(keys.incident(id))) === 1;
     },
 
     async findOpenByKey(key) {

@@ -82,7 +82,7 @@ export function eventRoutes(deps: ApiDeps): Router {
     const { id } = z.object({ id: z.string().min(1).max(200) }).parse(req.params);
     const resume = resumeOf(req);
     const fromId = resume['Last-Event-ID'] ?? '0';
-    if (await p.store.get(id)) return stream(deps, res, id, fromId);
+    if (await p.store.has(id)) return stream(deps, res, id, fromId);
     if (!(await findIncident(p, id))) throw new NotFoundError(`incident '${id}'`);
     // Swept from Redis, kept in the history: its timeline is whole and nothing more will happen.
     const sse = openSse(res, { heartbeatMs: deps.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS, onClose: () => {} });
