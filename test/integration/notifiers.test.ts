@@ -42,7 +42,7 @@ describe('slack notifier', () => {
     expect(ops.received).toHaveLength(1);
   });
 
-  it('says what to configure when no webhook fits, and refuses a 200 whose body is not ok', async () => {
+  it('says what to configure when no webhook fits, and refuses a 200 whose body is a Slack error', async () => {
     const none = await failure(notifier('slack', {}).send('#ops', note(), { signal: signal() }));
     expect({ message: none.message, retryable: none.retryable }).toEqual({
       message:
@@ -61,6 +61,52 @@ describe('slack notifier', () => {
     );
     expect({ message: err.message, retryable: err.retryable }).toEqual({
       message: 'slack: HTTP 200: no_text',
+      retryable: false,
+    });
+  });
+
+  it.each<[string, Reply]>([
+    ['Slack', { status: 200, body: 'ok' }],
+    [
+      'a proxy answering JSON',
+      { status: 200, body: '{"ok":true}', headers: { 'content-type': 'application/json' } },
+    ],
+    [
+      'Rocket.Chat',
+      { status: 200, body: '{"success":true}', headers: { 'content-type': 'application/json' } },
+    ],
+    ['an empty 200', { status: 200 }],
+    ['a 204', { status: 204 }],
+    ['a 202 with text', { status: 202, body: 'accepted' }],
+  ])('a 2xx from %s is delivered', async (_name, reply) => {
+    const r = await receiver(() => reply);
+    const slack = notifier('slack', { slack: { webhooks: { default: `${r.url}${SECRET_PATH}` } } });
+    const outcome = await slack.send('#ops', note(), { signal: signal() });
+    expect(outcome.summary).toMatch(/^posted to #ops \(\d+ blocks\)$/);
+    expect(r.received).toHaveLength(1);
+  });
+
+  it.each([
+    'no_text',
+    'invalid_payload',
+    'channel_not_found',
+    'channel_is_archived',
+    'invalid_token',
+    'no_service',
+    'action_prohibited',
+    'posting_to_general_channel_denied',
+    'too_many_attachments',
+    'user_not_found',
+    '{"ok":false,"error":"channel_not_found"}',
+  ])("a 200 whose body is Slack's error %s is not delivered, and not retried", async (body) => {
+    const r = await receiver(() => ({ status: 200, body }));
+    const err = await failure(
+      notifier('slack', { slack: { webhooks: { default: `${r.url}${SECRET_PATH}` } } }).send('#ops', note(), {
+        signal: signal(),
+      }),
+    );
+    expect({ message: err.message, retryable: err.retryable }).toEqual({
+      message: `slack: HTTP 200: ${body}`,
       retryable: false,
     });
   });
