@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { LOG_FORMATS } from './logger.ts';
 import { type NamedToken, SCOPES, type Scope } from './producer/auth.ts';
 import { redisUrlProblem } from './redis/url.ts';
 
@@ -28,6 +29,8 @@ export const ConfigSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: Int(3000, 0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `auto`: readable lines on a terminal, JSON elsewhere; `json` or `pretty` forces one (logger.ts). */
+  FIRELINE_LOG_FORMAT: z.enum(['auto', ...LOG_FORMATS]).default('auto'),
   /**
    * Key and queue prefix. On a Redis Cluster it must be a hash tag so that every key shares one
    * slot: a prefix without braces is wrapped (`fireline` → `{fireline}`, logged at start).
@@ -70,6 +73,13 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, { error: 'a postgres:// or postgresql:// URL' })
     .optional(),
+  /**
+   * What a 2xx to an alert (and an action's start) waits for (src/redis/durability.ts): `primary`,
+   * or `replica` — at least one replica acknowledged it (WAIT, at most FIRELINE_DURABILITY_TIMEOUT_MS;
+   * else 503 + Retry-After). Unset: `replica` on a redis+sentinel:// URL, `primary` otherwise.
+   */
+  FIRELINE_DURABILITY: z.enum(['primary', 'replica']).optional(),
+  FIRELINE_DURABILITY_TIMEOUT_MS: Int(2000, 10),
   /** How long a worker's job lock lasts, and how often stalled jobs (their worker died) are looked for. */
   FIRELINE_LOCK_DURATION_MS: Int(30_000, 500),
   FIRELINE_STALLED_INTERVAL_MS: Int(30_000, 500),

@@ -125,6 +125,10 @@ export async function startFireline(
     telemetry: telemetry.bullmqTelemetry,
     ...(history ? { history } : {}),
     retentionDays: config.FIRELINE_RETENTION_DAYS,
+    durability: {
+      ...(config.FIRELINE_DURABILITY ? { mode: config.FIRELINE_DURABILITY } : {}),
+      timeoutMs: config.FIRELINE_DURABILITY_TIMEOUT_MS,
+    },
     publicUrl:
       config.FIRELINE_PUBLIC_URL ??
       `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`,

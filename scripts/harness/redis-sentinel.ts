@@ -31,25 +31,49 @@ async function primaryClientConfig(primary: PrivateRedis): Promise<void> {
   }
 }
 
+/** A private primary and its replicas, in sync: plain Redis replication, no sentinels. */
+export interface ReplicatedRedis {
+  primary: PrivateRedis;
+  replicas: PrivateRedis[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a primary and `replicas` replicas of it, and resolves once every replica's link is up (a
+ * full sync done), with the primary's `repl-diskless-sync-delay` at 0.
+ */
+export async function startReplicated(replicaCount: number): Promise<ReplicatedRedis> {
+  const primary = await startRedis();
+  const replicas: PrivateRedis[] = [];
+  const stop = async () => {
+    for (const r of [primary, ...replicas]) await r.stop();
+  };
+  try {
+    for (let i = 0; i < replicaCount; i++)
+      replicas.push(await startRedis(['--replicaof', '127.0.0.1', String(primary.port)]));
+    await primaryClientConfig(primary);
+    // Replicas in sync before anything is written (Redis 7 waits 5 s before a diskless full sync).
+    for (const r of replicas) {
+      const client = new Redis(r.url);
+      try {
+        while (!/master_link_status:up/.test(await client.info('replication')))
+          await new Promise((ok) => setTimeout(ok, 100));
+      } finally {
+        client.disconnect();
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { primary, replicas, stop };
+}
+
 export async function startSentinelGroup(
   opts: { replicas?: number; sentinels?: number; masterName?: string } = {},
 ): Promise<SentinelGroup> {
   const masterName = opts.masterName ?? 'fireline';
-  const primary = await startRedis();
-  const replicas: PrivateRedis[] = [];
-  for (let i = 0; i < (opts.replicas ?? 2); i++)
-    replicas.push(await startRedis(['--replicaof', '127.0.0.1', String(primary.port)]));
-  await primaryClientConfig(primary);
-  // Replicas in sync before anything is written (Redis 7 waits 5 s before a diskless full sync).
-  for (const r of replicas) {
-    const client = new Redis(r.url);
-    try {
-      while (!/master_link_status:up/.test(await client.info('replication')))
-        await new Promise((ok) => setTimeout(ok, 100));
-    } finally {
-      client.disconnect();
-    }
-  }
+  const { primary, replicas, stop: stopServers } = await startReplicated(opts.replicas ?? 2);
   const count = opts.sentinels ?? 3;
   const dir = mkdtempSync(join(tmpdir(), 'fireline-sentinel-'));
   const sentinelPorts: number[] = [];
@@ -86,7 +110,7 @@ export async function startSentinelGroup(
           child.kill('SIGTERM');
           await exited;
         }
-      for (const r of [primary, ...replicas]) await r.stop();
+      await stopServers();
       rmSync(dir, { recursive: true, force: true });
     },
   };

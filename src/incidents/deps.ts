@@ -6,6 +6,7 @@ import type { HistoryStore } from '../history/history-store.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues/queues.ts';
 import type { RedisClient } from '../redis/client.ts';
+import type { Durability } from '../redis/durability.ts';
 import type { ArchiveFeed } from '../store/archive-feed.ts';
 import type { ChartLinks } from '../store/chart-links.ts';
 import type { IncidentStore } from '../store/incident-store.ts';
@@ -29,6 +30,8 @@ export interface PipelineDeps {
   queues: Queues;
   /** What the history archive reads from Redis (changed incidents, alerts no runbook took). */
   feed: ArchiveFeed;
+  /** What "stored" means before a 2xx or an action (src/redis/durability.ts). */
+  durability: Durability;
   /**
    * The incident history in PostgreSQL (src/incidents/archive.ts writes it, the API reads it once
    * Redis has swept an incident); absent when the history is off.

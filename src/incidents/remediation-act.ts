@@ -163,6 +163,22 @@ export async function act(c: Ctx, run: RemediationRun): Promise<Record<string, s
   if (!hasExecutor && !c.dryRun)
     return stop(c, failure(c, `no executor for action '${action.type}' in this build`));
   if (!(await start(c, run, action))) return { skipped: 'the step moved on before it started' };
+  // FIRELINE_DURABILITY=replica: act only once a replica holds the start, so a failover cannot
+  // bring back a primary that forgot it and run the action a second time.
+  const durable = c.dryRun ? { ok: true as const } : await deps.durability.confirm();
+  if (!durable.ok)
+    return stop(c, {
+      marker: 'not_run',
+      state: 'skipped',
+      detail: `not run: no replica confirmed its start (${durable.reason})`,
+      event: {
+        type: 'remediation.skipped',
+        actor: 'system',
+        message: `${def.name}: not run, no Redis replica confirmed its start (${durable.reason}); escalating`,
+        data: { stepId: def.id, reason: 'durability' },
+      },
+      result: { skipped: 'durability' },
+    });
 
   const timeout = AbortSignal.timeout(ACTION_TIMEOUT_MS);
   try {

@@ -11,7 +11,8 @@ import type { Logger } from '../logger.ts';
 import { QUEUE_NAMES, type QueueName } from '../queues/catalog.ts';
 import { createQueues } from '../queues/queues.ts';
 import { createRedis, type RedisClient, waitReady } from '../redis/client.ts';
-import { effectivePrefix } from '../redis/url.ts';
+import { createDurability, type DurabilityMode } from '../redis/durability.ts';
+import { effectivePrefix, isSentinelUrl } from '../redis/url.ts';
 import { settleWithin } from '../runtime/shutdown.ts';
 import { createArchiveFeed } from '../store/archive-feed.ts';
 import { createChartLinks } from '../store/chart-links.ts';
@@ -41,6 +42,11 @@ export interface PipelineOptions {
   history?: HistoryDb;
   /** BullMQ telemetry (see telemetry.ts) for every queue, flow producer and worker; none when off. */
   telemetry?: Telemetry;
+  /**
+   * What a 2xx to an alert and an action's start wait for (src/redis/durability.ts). Default mode:
+   * `replica` on a redis+sentinel:// URL, else `primary`; default timeout 2000 ms.
+   */
+  durability?: { mode?: DurabilityMode; timeoutMs?: number };
 }
 
 /** Everything one process needs to take alerts, run workers and follow progress, on one Redis. */
@@ -72,6 +78,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const redis = createRedis(opts.redisUrl, 'producer');
   const queueConnection = createRedis(opts.redisUrl, 'producer');
   const owned: RedisClient[] = [redis, queueConnection];
+  const durabilityMode = opts.durability?.mode ?? (isSentinelUrl(opts.redisUrl) ? 'replica' : 'primary');
+  // WAIT blocks its connection: the replica mode gets one of its own.
+  const waitConnection = durabilityMode === 'replica' ? createRedis(opts.redisUrl, 'producer') : undefined;
+  if (waitConnection) owned.push(waitConnection);
   for (const c of owned) c.on('error', (err) => opts.logger.warn({ err }, 'redis connection error'));
   const now = opts.now ?? (() => new Date());
   const adapters: Adapters = { ...createAdapters(ConnectionsSchema.parse({})), ...opts.adapters };
@@ -85,6 +95,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     chartLinks: createChartLinks(redis, opts.prefix),
     queues: createQueues(queueConnection, opts.prefix, opts.logger, opts.telemetry),
     feed: createArchiveFeed(redis, storeKeys(opts.prefix)),
+    durability: createDurability({
+      mode: durabilityMode,
+      timeoutMs: opts.durability?.timeoutMs ?? 2000,
+      ...(waitConnection ? { connection: waitConnection } : {}),
+      sequenceKey: storeKeys(opts.prefix).marker('durability'),
+    }),
     ...(opts.history ? { history: createHistoryStore(opts.history, opts.prefix) } : {}),
     catalog: opts.catalog,
     diagnostics: adapters.diagnostics,

@@ -85,8 +85,8 @@ async function mapBounded<T, R>(
 }
 
 /**
- * Takes every valid alert of a group. A 2xx must mean each of them is in Redis, so anything short
- * of that is a 503: the sender retries the whole group, and intake is idempotent per fingerprint (a
+ * Takes every valid alert of a group. A 2xx must mean each of them is in Redis (and, with
+ * FIRELINE_DURABILITY=replica, on a replica too), so anything short of that is a 503: the sender retries the whole group, and intake is idempotent per fingerprint (a
  * duplicate attaches), so the retry loses and doubles nothing.
  */
 async function ingest(deps: ApiDeps, log: Logger, parsed: ParsedGroup): Promise<IngestResponse> {
@@ -105,6 +105,15 @@ async function ingest(deps: ApiDeps, log: Logger, parsed: ParsedGroup): Promise<
       'alert intake failed; answering 503 so the sender retries',
     );
     throw new UnavailableError('the alerts could not be stored; retry later');
+  }
+  // FIRELINE_DURABILITY=replica: a 2xx also means a replica has them, so a failover keeps them.
+  const durable = await deps.pipeline.deps.durability.confirm();
+  if (!durable.ok) {
+    log.warn(
+      { alerts: parsed.alerts.length, reason: durable.reason },
+      'no replica confirmed the alerts in time; answering 503 so the sender retries',
+    );
+    throw new UnavailableError(`the alerts are not confirmed on a replica (${durable.reason}); retry later`);
   }
   const results = parsed.alerts.map(
     (alert, i): AlertResult => ({
