@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { InvariantError } from '../errors.ts';
 import { ACTION_TYPES, actionTypeSpec } from './action-types/index.ts';
 import { DIAGNOSTIC_TYPES } from './diagnostic-types/index.ts';
-import { type DiagnosticTypeSpec, NonEmpty } from './type-spec.ts';
+import { type ActionSafety, type DiagnosticTypeSpec, NonEmpty } from './type-spec.ts';
 
 /**
  * The runbook language. Field names of the original design are kept (id, name, description,
@@ -162,7 +163,8 @@ export const RemediationStepSchema = z
     /** The safety target (one remediation per target at a time); defaults to the runbook's service. */
     target: z.string().optional(),
     cooldownMinutes: z.number().nonnegative().default(0),
-    maxPerHour: z.number().int().positive().default(3),
+    /** Runs per rolling hour per target; unset: the action type's default (`stepSafety`). */
+    maxPerHour: z.number().int().positive().optional(),
     /**
      * Act even when every alert of the incident has resolved at the source (by default an
      * automated step whose alert cleared is skipped).
@@ -232,4 +234,15 @@ export type RunbookInput = z.input<typeof RunbookSchema>;
 /** Action types that may be retried safely (a second run changes nothing more). */
 export function isIdempotent(action: Action): boolean {
   return actionTypeSpec(action.type)!.isIdempotent(action.config);
+}
+
+/**
+ * The limits a remediation step acts under: a `maxPerHour` the runbook sets wins; the rest is its
+ * action type's default by risk (a restart is held to 3 an hour and one at a time per target, a
+ * `notify` to neither).
+ */
+export function stepSafety(step: Pick<RemediationStep, 'maxPerHour'>, actionType: string): ActionSafety {
+  const defaults = actionTypeSpec(actionType)?.safety;
+  if (!defaults) throw new InvariantError(`no action type '${actionType}'`);
+  return { ...defaults, ...(step.maxPerHour === undefined ? {} : { maxPerHour: step.maxPerHour }) };
 }

@@ -64,11 +64,29 @@ export interface DiagnosticTypeSpec<T extends string = string, S extends z.ZodTy
   readonly standIn: z.input<S>;
 }
 
-/** An action type: its config, and whether running it twice changes nothing more. */
+/**
+ * The safety limits an action type gets when its step sets none, by the risk of the action: a
+ * restart changes a system, a message does not (README "Safety defaults by action type").
+ */
+export interface ActionSafety {
+  /** Runs per rolling hour per target when the step sets no `maxPerHour`; null: no hourly budget. */
+  readonly maxPerHour: number | null;
+  /** One action at a time per target (a second waits until the first is done). */
+  readonly lockTarget: boolean;
+}
+
+/** What changes a system: 3 an hour per target, one at a time. */
+export const CHANGE_SAFETY: ActionSafety = { maxPerHour: 3, lockTarget: true };
+/** What only tells people something: no hourly budget, no per-target lock. */
+export const MESSAGE_SAFETY: ActionSafety = { maxPerHour: null, lockTarget: false };
+
+/** An action type: its config, whether running it twice changes nothing more, its safety defaults. */
 export interface ActionTypeSpec<T extends string = string, S extends z.ZodType = z.ZodType>
   extends ConfigSpec<T, S> {
   /** True when the action may be retried safely (a second run changes nothing more). */
   isIdempotent(config: z.output<S>): boolean;
+  /** The limits of a step of this type where the step sets none. */
+  readonly safety: ActionSafety;
 }
 
 /** A diagnostic type spec, its `type` kept as a literal and its config typed by its schema. */

@@ -1,5 +1,5 @@
 import type { CompiledRunbook } from '../engine/compile.ts';
-import type { RemediationStep } from '../engine/runbook-schema.ts';
+import { type RemediationStep, stepSafety } from '../engine/runbook-schema.ts';
 import type { Incident, PlanStep, PlanStepState, RenderedAction } from '../engine/types.ts';
 import { AdapterError } from '../errors.ts';
 import { jobIds } from '../queues/catalog.ts';
@@ -60,7 +60,7 @@ async function stop(c: Ctx, s: Stop) {
   return s.result;
 }
 
-/** The checks before acting: at-most-once, cooldown, hourly budget. */
+/** The checks before acting: at-most-once, cooldown, hourly budget (when the action type has one). */
 async function refusal(c: Ctx, action: RenderedAction): Promise<Stop | { skipped: string } | undefined> {
   const { deps, incident, def } = c;
   if (!action.idempotent) {
@@ -95,15 +95,16 @@ async function refusal(c: Ctx, action: RenderedAction): Promise<Stop | { skipped
       },
       result: { skipped: 'cooldown' },
     };
-  if (!(await deps.safety.takeBudget(action.type, ledger, def.maxPerHour, run)))
+  const { maxPerHour } = stepSafety(def, action.type);
+  if (maxPerHour !== null && !(await deps.safety.takeBudget(action.type, ledger, maxPerHour, run)))
     return {
       marker: 'budget',
       state: 'skipped',
-      detail: `hourly budget of ${def.maxPerHour} ${action.type} on ${c.target} is spent`,
+      detail: `hourly budget of ${maxPerHour} ${action.type} on ${c.target} is spent`,
       event: {
         type: 'remediation.skipped',
         actor: 'system',
-        message: `${def.name}: not run, ${action.type} already ran ${def.maxPerHour}× on ${c.target} this hour; escalating`,
+        message: `${def.name}: not run, ${action.type} already ran ${maxPerHour}× on ${c.target} this hour; escalating`,
         data: { stepId: def.id, reason: 'budget' },
       },
       result: { skipped: 'budget' },

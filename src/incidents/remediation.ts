@@ -1,3 +1,4 @@
+import { stepSafety } from '../engine/runbook-schema.ts';
 import type { PlanStepState } from '../engine/types.ts';
 import { InvariantError } from '../errors.ts';
 import { jobIds } from '../queues/catalog.ts';
@@ -12,7 +13,8 @@ export { ACTION_TIMEOUT_MS, type RemediationRun } from './remediation-act.ts';
  * One automated remediation step. The `remediations` queue itself carries the kill switch
  * (pause), the global rate limit and the global concurrency; this adds, before anything runs:
  * the incident or its alert has resolved (skip), the current runbook now wants an approval the
- * step does not have (wait for it), one action at a time per target; then
+ * step does not have (wait for it), one action at a time per target (for the action types that
+ * change a system); then
  * src/incidents/remediation-act.ts runs the action exactly as rendered when the plan was made,
  * under the hourly budget and cooldown, dry run and at-most-once rules.
  */
@@ -54,6 +56,8 @@ export async function remediate(
     await release(deps, c.target, run.owner);
     return { skipped: why };
   }
+  // A message (`notify`) takes no lock: it changes nothing on the target (stepSafety).
+  if (!stepSafety(def, step.action?.type ?? def.action.type).lockTarget) return act(c, run);
   if (!(await deps.safety.lockTarget(c.target, run.owner, LOCK_TTL_MS))) return { busy: c.target };
   try {
     return await act(c, run);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionType, NonEmpty } from '../type-spec.ts';
+import { actionType, CHANGE_SAFETY, NonEmpty } from '../type-spec.ts';
 
 /** `flush_cache`: deletes the keys matching `pattern` on a named Redis, at most `maxKeys`. */
 export const FlushCacheConfigSchema = z.strictObject({
@@ -14,4 +14,5 @@ export const flushCache = actionType({
   // A value in the pattern has its glob characters escaped, and the pattern never becomes `*`.
   templateFields: (c) => [{ path: ['pattern'], value: c.pattern, mode: 'cache-pattern' }],
   isIdempotent: () => true,
+  safety: CHANGE_SAFETY,
 });

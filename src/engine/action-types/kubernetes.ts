@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionType, type Field, NonEmpty } from '../type-spec.ts';
+import { actionType, CHANGE_SAFETY, type Field, NonEmpty } from '../type-spec.ts';
 
 /**
  * The three kubectl actions on a deployment: `restart_service`, `scale_up` and `rollback`. They
@@ -41,6 +41,7 @@ export const restartService = actionType({
   configSchema: RestartServiceConfigSchema,
   templateFields: targetFields,
   isIdempotent: () => false,
+  safety: CHANGE_SAFETY,
 });
 
 export const scaleUp = actionType({
@@ -49,6 +50,7 @@ export const scaleUp = actionType({
   templateFields: targetFields,
   // Scaling to N is; scaling by +N is not.
   isIdempotent: (c) => c.replicas !== undefined,
+  safety: CHANGE_SAFETY,
 });
 
 export const rollback = actionType({
@@ -56,4 +58,5 @@ export const rollback = actionType({
   configSchema: RollbackConfigSchema,
   templateFields: targetFields,
   isIdempotent: () => false,
+  safety: CHANGE_SAFETY,
 });

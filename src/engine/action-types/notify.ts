@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionType, type Field, NonEmpty } from '../type-spec.ts';
+import { actionType, type Field, MESSAGE_SAFETY, NonEmpty } from '../type-spec.ts';
 
 /** `notify`: a message to `#channel`, `pagerduty:<service>` or `webhook:<name>`. */
 export const NotifyConfigSchema = z.strictObject({ channel: NonEmpty, message: z.string().optional() });
@@ -13,4 +13,5 @@ export const notify = actionType({
     return [{ path: ['channel'], value: c.channel, mode: 'text' }, ...message];
   },
   isIdempotent: () => true,
+  safety: MESSAGE_SAFETY,
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { argvFields } from '../argv-shape.ts';
-import { Argv, actionType, list, NonEmpty } from '../type-spec.ts';
+import { Argv, actionType, CHANGE_SAFETY, list, NonEmpty } from '../type-spec.ts';
 
 /** `run_script`: an argv `command`, or `sql` with bind `params` on a named database. */
 export const RunScriptConfigSchema = z.union([
@@ -23,4 +23,5 @@ export const runScript = actionType({
   argv: (c) => ('command' in c ? { path: ['command'], argv: c.command } : undefined),
   // The author says whether a second run is safe.
   isIdempotent: (c) => c.idempotent,
+  safety: CHANGE_SAFETY,
 });
