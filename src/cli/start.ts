@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, logFormatFor } from '../logger.ts';
 import { banner, parseQueues, type Role, startFireline } from '../main.ts';
 import { resolveRedis } from '../redis/launcher.ts';
 import { untilShutdown } from '../runtime/shutdown.ts';
@@ -20,7 +20,10 @@ export async function runStart({ values, io }: CommandContext): Promise<number> 
     io.stderr.write(`fireline start: ${err.message}\n`);
     return 1;
   }
-  const logger = createLogger({ level: config.LOG_LEVEL });
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    format: logFormatFor(config.FIRELINE_LOG_FORMAT, Boolean(process.stdout.isTTY)),
+  });
   try {
     const redis = await resolveRedis(config, join(config.FIRELINE_DATA_DIR, 'redis'), logger);
     const starting = startFireline(config, logger, redis, { role, queues }).catch(async (err: unknown) => {
