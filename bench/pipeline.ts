@@ -13,6 +13,8 @@
  *     to it: incidents/s ≥ 0.75× its flows/s, CPU and commands per incident ≤ 1.5× its per flow.
  *
  * Prints one JSON object on stdout, progress and a table on stderr. `npm run bench:pipeline`.
+ * `FIRELINE_DURABILITY=replica npm run bench:pipeline` measures instead what waiting for a replica
+ * costs, against a primary with one replica (bench/durability.ts).
  */
 import * as http from 'node:http';
 import { createRequire } from 'node:module';
@@ -416,6 +418,12 @@ function bullmqVersion(): string {
 let redisChild: { kill(signal: NodeJS.Signals): boolean } | undefined;
 
 async function main(): Promise<number> {
+  // With the durability setting on, the bench measures what it costs (bench/durability.ts).
+  if (process.env.FIRELINE_DURABILITY === 'replica') {
+    const { durabilityBench } = await import('./durability.ts');
+    process.stdout.write(`${JSON.stringify(await durabilityBench(), null, 2)}\n`);
+    return 0;
+  }
   const redis = await startPrivateRedis();
   redisChild = redis.process;
   progress(`redis-server on ${redis.url}`);

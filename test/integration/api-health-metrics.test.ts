@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { type ReplicatedRedis, startReplicated } from '../../scripts/harness/redis-sentinel.ts';
 import { type PrivateRedis, startRedis } from '../../scripts/harness/redis-server.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { createMetrics, type Metrics } from '../../src/producer/metrics.ts';
@@ -51,11 +52,13 @@ describe('health and readiness', () => {
   let pipeline: Pipeline | undefined;
   let api: ApiServer | undefined;
   let privateRedis: PrivateRedis | undefined;
+  let replicated: ReplicatedRedis | undefined;
   afterEach(async () => {
     await api?.close();
     await pipeline?.close(5000);
     await privateRedis?.stop();
-    api = pipeline = privateRedis = undefined;
+    await replicated?.stop();
+    api = pipeline = privateRedis = replicated = undefined;
   });
 
   it('healthz and readyz answer without a token while auth is on', async () => {
@@ -102,6 +105,17 @@ describe('health and readiness', () => {
     await pipeline.ready();
     const back = await fetch(`${api.url}/readyz`);
     expect(back.status).toBe(200);
+  });
+
+  it('readyz is 503 when the Redis it reaches is a replica (no primary to write to), though it answers PING', async () => {
+    replicated = await startReplicated(1);
+    pipeline = await testPipeline(replicated.replicas[0]!.url, [RUNBOOK]);
+    api = await startApi(pipeline, [healthRoutes]);
+    expect(await pipeline.deps.redis.ping()).toBe('PONG');
+    const res = await fetch(`${api.url}/readyz`);
+    const problem = (await res.json()) as { detail: string };
+    expect(res.status, problem.detail).toBe(503);
+    expect(problem.detail).toBe('not ready: redis answers as a replica: there is no primary');
   });
 });
 
