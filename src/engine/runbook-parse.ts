@@ -1,4 +1,5 @@
 import {
+  CST,
   type Document,
   type ErrorCode,
   isAlias,
@@ -8,6 +9,7 @@ import {
   isSeq,
   LineCounter,
   type Node,
+  Parser,
   parseDocument,
   type YAMLError,
 } from 'yaml';
@@ -155,7 +157,7 @@ export function readYaml(
     message: YAML_MESSAGES[e.code] ?? e.message,
     severity,
   });
-  const warnings = doc.warnings.map((w) => toIssue(w, 'warning'));
+  const warnings = [...doc.warnings.map((w) => toIssue(w, 'warning')), ...cutByComment(text, file, at)];
   if (doc.errors.length > 0)
     return { ok: false, issues: [...doc.errors.map((e) => toIssue(e, 'error')), ...warnings] };
   if (doc.contents === null)
@@ -172,6 +174,37 @@ export function readYaml(
     return { ok: false, issues: [{ file, line: 1, column: 1, path: '', message, severity: 'error' }] };
   }
   return { ok: true, source: { file, doc, lineCounter }, data, warnings };
+}
+
+/**
+ * Plain values that a comment cut short: in `name: Post to #channel` the ` #` starts a YAML comment,
+ * so the value is `Post to`. A comment written so (no space after `#`) is most likely part of the
+ * value; `key: value # comment` is left alone. Read from yaml's CST, where a plain scalar keeps the
+ * space and comment that follow it on its line.
+ */
+function cutByComment(
+  text: string,
+  file: string,
+  at: (offset: number) => { line: number; column: number },
+): LocatedIssue[] {
+  const issues: LocatedIssue[] = [];
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== 'document') continue;
+    CST.visit(token, ({ value }) => {
+      if (value?.type !== 'scalar') return;
+      const [space, comment] = value.end ?? [];
+      if (space?.type !== 'space' || comment?.type !== 'comment' || !/^#\S/.test(comment.source)) return;
+      const written = text.slice(value.offset, comment.offset + comment.source.length);
+      issues.push({
+        file,
+        ...at(comment.offset),
+        path: '',
+        message: `'${comment.source}' is a YAML comment, so this value ends at '${value.source}'; quote it to keep it all: ${JSON.stringify(written)}`,
+        severity: 'warning',
+      });
+    });
+  }
+  return issues;
 }
 
 // yaml's own wording for these names its API; say it in the author's terms.
