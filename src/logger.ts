@@ -57,6 +57,25 @@ export function createLogger(opts: LoggerOptions): Logger {
   return pino(options, prettyDestination(out, color));
 }
 
+// Alert labels, messages and comments are untrusted: a terminal must not get their control
+// sequences (an ESC could rewrite the screen) or bidi overrides (they reorder what is shown).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeUnsafe(s: string): string {
+  return s.replace(UNSAFE, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Untrusted text made safe for a terminal line: line breaks become spaces, controls `\xNN`. */
+export function clean(s: string): string {
+  return escapeUnsafe(s.replace(/\r\n|\r|\n|\t/g, ' '));
+}
+
+/** Untrusted multi-line text (a report) made safe for a terminal; line breaks and tabs kept. */
+export function cleanLines(s: string): string {
+  return escapeUnsafe(s.replace(/\r\n?/g, '\n'));
+}
+
 /** Fields of a pino line that the pretty line shows in its own place, or not at all. */
 const OWN_FIELDS = new Set(['level', 'time', 'msg', 'app', 'pid', 'hostname', 'err']);
 const LEVELS: Record<number, { name: string; sgr: string }> = {
@@ -99,27 +118,32 @@ type Paint = (sgr: string, text: string) => string;
 function prettyLine(entry: Record<string, unknown>, paint: Paint): string {
   const level = LEVELS[Number(entry.level)] ?? { name: String(entry.level).padEnd(5), sgr: '0' };
   const time = typeof entry.time === 'number' ? new Date(entry.time).toTimeString().slice(0, 8) : '--:--:--';
-  let message = typeof entry.msg === 'string' ? entry.msg : '';
+  let message = typeof entry.msg === 'string' ? clean(entry.msg) : '';
   const err = entry.err as { message?: unknown; stack?: unknown; code?: unknown } | undefined;
-  if (err && typeof err.message === 'string' && !message.includes(err.message))
-    message = message ? `${message}: ${err.message}` : err.message;
+  if (err && typeof err.message === 'string' && !message.includes(clean(err.message)))
+    message = message ? `${message}: ${clean(err.message)}` : clean(err.message);
   const fields = Object.entries(entry)
     .filter(([k, v]) => !OWN_FIELDS.has(k) && v !== undefined && v !== null)
-    .map(([k, v]) => paint('2', `${k}=${fieldValue(v)}`));
-  const head = [paint('2', time), paint(level.sgr, level.name), message, ...fields].join(' ');
+    .map(([k, v]) => `${clean(k)}=${fieldValue(v)}`);
+  const head = `${paint('2', time)} ${paint(level.sgr, level.name)} ${message}${fields.length ? paint('2', `  ${fields.join(' ')}`) : ''}`;
   const isBug = err && (typeof err.code !== 'string' || err.code === 'INVARIANT');
   if (!isBug || typeof err.stack !== 'string') return head;
   const frames = err.stack.split('\n').slice(1);
-  return [head, ...frames.map((f) => paint('2', `    ${f.trim()}`))].join('\n');
+  return [head, ...frames.map((f) => paint('2', `    ${clean(f.trim())}`))].join('\n');
 }
+
+/** A list longer than this shows its length: the banner and the JSON form carry the items. */
+const MAX_LIST_ITEMS = 3;
 
 function fieldValue(value: unknown): string {
   const text =
     typeof value === 'string'
       ? value
-      : Array.isArray(value) && value.every((v) => typeof v !== 'object')
-        ? value.join(',')
-        : JSON.stringify(value);
-  const shown = /\s/.test(text) ? JSON.stringify(text) : text;
+      : Array.isArray(value) && value.length > MAX_LIST_ITEMS
+        ? `(${value.length})`
+        : Array.isArray(value) && value.every((v) => typeof v !== 'object')
+          ? value.join(',')
+          : JSON.stringify(value);
+  const shown = clean(/\s/.test(text) ? JSON.stringify(text) : text);
   return shown.length > MAX_VALUE_CHARS ? `${shown.slice(0, MAX_VALUE_CHARS - 1)}…` : shown;
 }

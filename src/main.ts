@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConnections } from './adapters/connections.ts';
+import { type Connections, configuredConnections, loadConnections } from './adapters/connections.ts';
 import { createAdapters } from './adapters/index.ts';
 import { hasErrors, loadRunbooks } from './adapters/runbook-files.ts';
 import { type Config, loadTokensFile, redactUrl } from './config.ts';
@@ -33,6 +33,8 @@ export interface Fireline {
   pipeline: Pipeline;
   /** The API's URL when this process serves HTTP. */
   url?: string;
+  /** The adapters' connections it loaded (environment and FIRELINE_CONFIG). */
+  connections: Connections;
   stop(): Promise<void>;
 }
 
@@ -171,7 +173,7 @@ export async function startFireline(
       );
       logger.info({ queues, runbooks: loaded.runbooks.map((r) => r.runbook.id) }, 'workers started');
     }
-    if (!serveHttp) return { pipeline, stop };
+    if (!serveHttp) return { pipeline, connections, stop };
     const { createMetrics } = await import('./producer/metrics.ts');
     const { listen } = await import('./producer/server.ts');
     const metrics = createMetrics({ pipeline, logger });
@@ -197,7 +199,7 @@ export async function startFireline(
         `AUTHENTICATION IS OFF: set FIRELINE_*_TOKEN to require tokens; listening on ${config.HOST} only`,
       );
     logger.info({ url: http.url, redis: redis.source, runbooks: loaded.runbooks.length }, 'API listening');
-    return { pipeline, url: http.url, stop };
+    return { pipeline, url: http.url, connections, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -217,6 +219,15 @@ export function banner(
     `Fireline is running (role ${role}; Redis: ${redis.source === 'private' ? `private redis-server at ${url}` : url})`,
   ];
   lines.push(`Runbooks loaded (${runbookIds.length}): ${runbookIds.join(', ') || 'none'}`);
+  const connected = configuredConnections(f.connections);
+  if (connected.length === 0) {
+    lines.push('No connections configured: no Prometheus, Loki, databases, Kubernetes, Slack, PagerDuty or');
+    lines.push('  webhooks (README "Connections"), so checks end "not configured" and nothing is notified.');
+    lines.push('  See it work end to end:       npm run demo');
+    lines.push('  See what each runbook needs:  npx fireline doctor');
+  } else {
+    lines.push(`Connections:    ${connected.join(', ')} (npx fireline doctor checks each runbook's needs)`);
+  }
   if (f.url) {
     lines.push(`Console:        ${f.url}/`);
     lines.push(`Queues:         ${f.url}${BULL_BOARD_PATH}`);

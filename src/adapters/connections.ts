@@ -226,3 +226,21 @@ export async function loadConnections(
   }
   return parseConnections(env, text, path);
 }
+
+/**
+ * The kinds of connection that are configured, in README order (`prometheus`, `slack`, …); empty
+ * on a machine where nothing is, which `fireline start` says in its banner.
+ */
+export function configuredConnections(c: Connections): string[] {
+  const kinds: [string, boolean][] = [
+    ['prometheus', c.prometheus !== undefined],
+    ['loki', c.loki !== undefined],
+    ['databases', Object.keys(c.databases).length > 0],
+    ['redis', Object.keys(c.redis).length > 0],
+    ['kubernetes', c.kubernetes.kubeconfig !== undefined || c.kubernetes.context !== undefined],
+    ['slack', Object.keys(c.slack.webhooks).length > 0],
+    ['pagerduty', Object.keys(c.pagerduty.routingKeys).length > 0],
+    ['webhooks', Object.keys(c.webhooks).length > 0],
+  ];
+  return kinds.filter(([, on]) => on).map(([kind]) => kind);
+}

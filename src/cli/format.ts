@@ -34,24 +34,10 @@ export interface TimeOptions {
   timeZone?: string;
 }
 
-// Alert labels, messages and comments are untrusted: a terminal must not get their control
-// sequences (an ESC could rewrite the screen) or bidi overrides (they reorder what is shown).
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// Untrusted text made safe for a terminal: the helpers live beside the pretty log lines, which need them too.
+import { clean } from '../logger.ts';
 
-function escapeUnsafe(s: string): string {
-  return s.replace(UNSAFE, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-/** Untrusted text made safe for a terminal line: line breaks become spaces, controls `\xNN`. */
-export function clean(s: string): string {
-  return escapeUnsafe(s.replace(/\r\n|\r|\n|\t/g, ' '));
-}
-
-/** Untrusted multi-line text (a report) made safe for a terminal; line breaks and tabs kept. */
-export function cleanLines(s: string): string {
-  return escapeUnsafe(s.replace(/\r\n?/g, '\n'));
-}
+export { clean, cleanLines } from '../logger.ts';
 
 function parts(at: string, timeZone: string | undefined): Record<string, string> | null {
   const ms = Date.parse(at);

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import { loadConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { createLogger, logFormatFor } from '../logger.ts';
-import { banner, parseQueues, type Role, startFireline } from '../main.ts';
+import { createLogger, type Logger, logFormatFor } from '../logger.ts';
+import { banner, type Fireline, parseQueues, type Role, startFireline } from '../main.ts';
+import { EventFeed } from '../producer/metrics-feed.ts';
 import { resolveRedis } from '../redis/launcher.ts';
 import { untilShutdown } from '../runtime/shutdown.ts';
 import type { CommandContext } from './context.ts';
@@ -20,10 +21,9 @@ export async function runStart({ values, io }: CommandContext): Promise<number> 
     io.stderr.write(`fireline start: ${err.message}\n`);
     return 1;
   }
-  const logger = createLogger({
-    level: config.LOG_LEVEL,
-    format: logFormatFor(config.FIRELINE_LOG_FORMAT, Boolean(process.stdout.isTTY)),
-  });
+  const format = logFormatFor(config.FIRELINE_LOG_FORMAT, Boolean(process.stdout.isTTY));
+  const logger = createLogger({ level: config.LOG_LEVEL, format });
+  let story: EventFeed | undefined;
   try {
     const redis = await resolveRedis(config, join(config.FIRELINE_DATA_DIR, 'redis'), logger);
     const starting = startFireline(config, logger, redis, { role, queues }).catch(async (err: unknown) => {
@@ -36,7 +36,10 @@ export async function runStart({ values, io }: CommandContext): Promise<number> 
       (f) => f,
       () => undefined,
     );
-    const stopped = untilShutdown(['SIGINT', 'SIGTERM'], logger, async () => (await started)?.stop());
+    const stopped = untilShutdown(['SIGINT', 'SIGTERM'], logger, async () => {
+      await story?.stop();
+      await (await started)?.stop();
+    });
     const fireline = await starting;
     const ids = fireline.pipeline.deps.catalog.all().map((c) => c.runbook.id);
     const tokens = Boolean(
@@ -46,6 +49,7 @@ export async function runStart({ values, io }: CommandContext): Promise<number> 
         config.FIRELINE_TOKENS_FILE,
     );
     io.stdout.write(banner(fireline, role, redis, ids, tokens));
+    if (format === 'pretty' && role !== 'worker') story = await tellIncidents(fireline, logger);
     await stopped;
     return 0;
   } catch (err) {
@@ -55,4 +59,28 @@ export async function runStart({ values, io }: CommandContext): Promise<number> 
   } finally {
     logger.flush();
   }
+}
+
+/** Events the story leaves out: the `incident.status` line before them says the same. */
+const QUIET_EVENTS = new Set(['diagnostic.started']);
+
+/**
+ * On a terminal, the incidents' story as it happens: one log line per timeline event of every
+ * incident (`incident.opened`, `diagnostic.finished`, …), from the global events stream, so the
+ * person who ran `npm start` sees what Fireline does without opening the console. Failures
+ * (`*.failed`, `escalation.fired`) are warnings.
+ */
+async function tellIncidents(fireline: Fireline, logger: Logger): Promise<EventFeed> {
+  const feed = new EventFeed(
+    fireline.pipeline,
+    logger,
+    async (event) => {
+      if (QUIET_EVENTS.has(event.type)) return;
+      const level = event.type.endsWith('.failed') || event.type === 'escalation.fired' ? 'warn' : 'info';
+      logger[level]({ incidentId: event.incidentId }, `${event.type}  ${event.message}`);
+    },
+    5000,
+  );
+  await feed.start();
+  return feed;
 }

@@ -7,6 +7,7 @@ import { AdapterError } from '../errors.ts';
 import { JOBS } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
 import { createIntake } from './intake.ts';
+import { createRepeatedFailures, type RepeatedFailures } from './repeated-failures.ts';
 
 /**
  * `metric_threshold` triggers: Fireline watches a PromQL query itself. One BullMQ job scheduler
@@ -23,7 +24,8 @@ import { createIntake } from './intake.ts';
  * poll opens a new one, as a re-sent Alertmanager alert would. A series that recovers (back on the
  * right side, or gone from the result) is sent as `resolved`, which resolves the incident when the
  * runbook has `autoResolve`. NaN never crosses. A failed query changes nothing (a series is not
- * "recovered" because Prometheus was down): it is logged and the job succeeds.
+ * "recovered" because Prometheus was down): the job succeeds, and the failure is logged once and
+ * then counted (repeated-failures.ts), not once a poll for every runbook.
  */
 
 type ThresholdTrigger = z.infer<typeof MetricThresholdTriggerSchema>;
@@ -31,6 +33,18 @@ type ThresholdTrigger = z.infer<typeof MetricThresholdTriggerSchema>;
 const SCHEDULER_PREFIX = 'threshold-';
 /** A poll gives up after the interval (at least 1 s, at most 30 s). */
 const MAX_POLL_MS = 30_000;
+
+/** Each pipeline's log of failing polls (one per deps, so that pipelines in one process stay apart). */
+const pollFailures = new WeakMap<PipelineDeps, RepeatedFailures>();
+
+function pollFailuresOf(deps: PipelineDeps): RepeatedFailures {
+  let failures = pollFailures.get(deps);
+  if (!failures) {
+    failures = createRepeatedFailures({ logger: deps.logger, what: 'metric_threshold poll', now: deps.now });
+    pollFailures.set(deps, failures);
+  }
+  return failures;
+}
 
 /** The job scheduler id of a runbook's trigger (runbook ids hold no ':'). */
 export function thresholdSchedulerId(runbookId: string, triggerIndex: number): string {
@@ -113,7 +127,6 @@ export async function pollThreshold(
     await deps.thresholds.drop(schedulerId);
     return { skipped: 'trigger no longer exists' };
   }
-  const log = deps.logger.child({ runbookId, schedulerId });
   const timeoutMs = Math.min(MAX_POLL_MS, Math.max(1000, trigger.intervalSeconds * 1000));
   const token = randomUUID();
   // Polls of one trigger never overlap: a slow one makes the next skip, not double-send.
@@ -130,9 +143,10 @@ export async function pollThreshold(
       samples = SamplesSchema.parse(facts.values);
     } catch (err) {
       if (!(err instanceof AdapterError)) throw err;
-      log.warn({ err }, 'metric_threshold query failed; state unchanged');
+      pollFailuresOf(deps).failed(schedulerId, err, { runbookId, trigger: triggerIndex });
       return { error: err.message };
     }
+    pollFailuresOf(deps).worked(schedulerId);
     return await applyPoll(deps, runbook.id, trigger, schedulerId, samples);
   } finally {
     await deps.thresholds.unlock(schedulerId, token);
