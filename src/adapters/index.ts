@@ -22,6 +22,8 @@ import { createPostgres } from './postgres.ts';
 
 /** The adapters of one process, built from its connections, and what they hold open. */
 export interface Adapters {
+  /** The connections they were built from (`fireline doctor` checks them: src/incidents/doctor.ts). */
+  connections: Connections;
   diagnostics: DiagnosticRegistry;
   actions: ActionRegistry;
   notifiers: NotifierRegistry;
@@ -46,6 +48,7 @@ export function createAdapters(connections: Connections): Adapters {
     createWebhookNotifier(connections.webhooks),
   ]);
   return {
+    connections,
     diagnostics: createDiagnosticRegistry([
       ...defaultDiagnosticExecutors,
       prometheusQueryExecutorFor(connections.prometheus),

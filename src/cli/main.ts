@@ -103,6 +103,17 @@ export const COMMANDS: Record<string, CliCommand> = {
     },
     run: async (ctx) => (await import('./start.ts')).runStart(ctx),
   },
+  doctor: {
+    summary: 'Check this environment: Redis, the history, every connection and diagnostic the runbooks use.',
+    options: {
+      json: { type: 'boolean', description: 'print the report as JSON' },
+    },
+    epilog: `Runs where Fireline would run (the same variables, fireline.yaml and runbooks), not over the API;
+sends nothing and changes nothing. Exit codes: 0 no check failed (warnings allowed); 1 a check failed,
+or the configuration is invalid; 2 bad command line.
+`,
+    run: async (ctx) => (await import('./doctor.ts')).runDoctorCommand(ctx),
+  },
   trigger: apiCommand(
     'trigger',
     'Open an incident by hand for a runbook and print its id; --watch follows it.',

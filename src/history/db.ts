@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
@@ -41,7 +41,8 @@ const iso = (v: string): string =>
   new Date(v.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00')).toISOString();
 const toNumber = (v: string): number => Number(v);
 
-const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations', '*.sql');
+const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+const MIGRATIONS = join(MIGRATIONS_DIR, '*.sql');
 /** Any constant naming Fireline's migration lock; both databases honour advisory locks. */
 const MIGRATION_LOCK = 7_315_020_411;
 
@@ -140,6 +141,35 @@ export async function openHistoryDb(
     throw new ConfigError(`history database at ${db.where}: ${(err as Error).message}`);
   }
   return db;
+}
+
+/**
+ * A connection to the history server at `url` that changes nothing: no migration (for
+ * `fireline doctor`, which reports the schema's version with {@link schemaVersion}).
+ */
+export function connectHistoryServer(url: string, onError: (err: Error) => void): HistoryDb {
+  return pgDb(url, onError);
+}
+
+/** The version the migrations in src/history/migrations/ bring the schema to (`002.do.stats.sql` → 2). */
+export function latestSchemaVersion(): number {
+  const versions = readdirSync(MIGRATIONS_DIR).flatMap((f) => {
+    const m = /^(\d+)\.do\./.exec(f);
+    return m ? [Number(m[1])] : [];
+  });
+  return Math.max(0, ...versions);
+}
+
+/** The schema version the database is at (postgrator's table), 0 when it was never migrated. */
+export async function schemaVersion(db: SqlRunner): Promise<number> {
+  const [found] = await db.query<{ present: boolean }>(
+    "SELECT to_regclass('fireline_schema_version') IS NOT NULL AS present",
+  );
+  if (!found?.present) return 0;
+  const [row] = await db.query<{ version: number | null }>(
+    'SELECT max(version)::int AS version FROM fireline_schema_version',
+  );
+  return row?.version ?? 0;
 }
 
 async function migrate(db: HistoryDb): Promise<void> {

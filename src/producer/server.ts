@@ -14,6 +14,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { remediationRoutes } from './routes/remediations.ts';
 import { replayRoutes } from './routes/replay.ts';
 import { runbookRoutes } from './routes/runbooks.ts';
+import { setupRoutes } from './routes/setup.ts';
 import { slackRoutes } from './routes/slack.ts';
 import { closeAllStreams } from './sse.ts';
 
@@ -31,6 +32,7 @@ export function apiModules(metrics: Metrics): RouteModule[] {
     eventRoutes,
     historyRoutes,
     runbookRoutes,
+    setupRoutes,
     remediationRoutes,
     slackRoutes,
     bullBoardRoutes,

@@ -6,7 +6,8 @@ import { join } from 'node:path';
  * A stand-in `kubectl`, because no Kubernetes cluster can run on this machine: an executable
  * script in a temp dir that appends each argv it gets (as one JSON line) to a log, prints a
  * canned Deployment for `get deployment/… -o json` and kubectl's one-line answers otherwise
- * (`deployment.apps/api restarted`, with ` (server dry run)` under `--dry-run=server`). Whatever
+ * (`deployment.apps/api restarted`, with ` (server dry run)` under `--dry-run=server`), and its
+ * context for `config current-context` / `config get-contexts <name>`. Whatever
  * the actions do is read from that log: it is exactly the argv the process received.
  */
 export interface KubectlStandIn {
@@ -22,6 +23,11 @@ export interface KubectlStandIn {
 
 export interface Behaviour {
   replicas?: number;
+  /**
+   * `kubectl config current-context` prints it (null: "current-context is not set", exit 1);
+   * `kubectl config get-contexts <name> -o name` finds only it. Default `stand-in`.
+   */
+  context?: string | null;
   fail?: { code: number; stderr: string };
 }
 
@@ -34,6 +40,16 @@ const b = JSON.parse(fs.readFileSync(path.join(__dirname, 'behaviour.json'), 'ut
 if (b.fail) {
   process.stderr.write(b.fail.stderr);
   process.exit(b.fail.code);
+}
+if (args[0] === 'config') {
+  const context = b.context === undefined ? 'stand-in' : b.context;
+  const wanted = args[1] === 'get-contexts' ? args[2] : context;
+  if (wanted === null || wanted !== context) {
+    process.stderr.write(wanted === null ? 'error: current-context is not set\\n' : 'error: context ' + wanted + ' not found\\n');
+    process.exit(1);
+  }
+  process.stdout.write(context + '\\n');
+  process.exit(0);
 }
 const resource = args.find((a) => a.startsWith('deployment/')) || '';
 const name = resource.slice('deployment/'.length);
