@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseNotificationPolicy } from './engine/notification-policy-parse.ts';
 import { ConfigError } from './errors.ts';
 import { LOG_FORMATS } from './logger.ts';
 import { type NamedToken, SCOPES, type Scope } from './producer/auth.ts';
@@ -55,6 +56,19 @@ export const ConfigSchema = z.object({
   FIRELINE_DATA_DIR: z.string().min(1).default('.fireline'),
   /** Record rendered actions, run nothing, for every runbook. */
   FIRELINE_DRY_RUN: Bool.default(false),
+  /**
+   * The global notification policy (README "Notifications"): which events notify which channels
+   * for runbooks that do not say, as a JSON object such as `{"opened": [], "resolved": ["primary"]}`.
+   */
+  FIRELINE_NOTIFICATIONS: z
+    .string()
+    .transform((text, ctx) => {
+      const policy = parseNotificationPolicy(text);
+      if (!('problems' in policy)) return policy;
+      for (const message of policy.problems) ctx.issues.push({ code: 'custom', message, input: text });
+      return z.NEVER;
+    })
+    .optional(),
   FIRELINE_DIAGNOSTIC_CONCURRENCY: Int(20, 1),
   /** Remediations started per minute across all workers. */
   FIRELINE_REMEDIATION_RATE_PER_MINUTE: Int(10, 1),

@@ -124,6 +124,7 @@ export async function startFireline(
     catalog: createCatalog(loaded.runbooks),
     logger,
     dryRun: config.FIRELINE_DRY_RUN,
+    ...(config.FIRELINE_NOTIFICATIONS ? { notifications: config.FIRELINE_NOTIFICATIONS } : {}),
     telemetry: telemetry.bullmqTelemetry,
     ...(history ? { history } : {}),
     retentionDays: config.FIRELINE_RETENTION_DAYS,

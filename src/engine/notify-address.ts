@@ -6,6 +6,13 @@ export interface NotifyAddress {
   target: string;
 }
 
+const KIND_TARGET = /^([a-z][a-z0-9_-]*):(.+)$/;
+
+/** Whether `address` is one `parseNotifyAddress` reads: `#channel` or `kind:target`. */
+export function isNotifyAddress(address: string): boolean {
+  return (address.startsWith('#') && address.length > 1) || KIND_TARGET.test(address);
+}
+
 /**
  * Reads an escalation or `notify` address: `#ops` is Slack, `kind:target` names the channel kind
  * (`pagerduty:payments`, `webhook:statuspage`, `slack:#ops`).
@@ -14,7 +21,7 @@ export interface NotifyAddress {
  */
 export function parseNotifyAddress(address: string): NotifyAddress {
   if (address.startsWith('#') && address.length > 1) return { channel: 'slack', target: address };
-  const match = /^([a-z][a-z0-9_-]*):(.+)$/.exec(address);
+  const match = KIND_TARGET.exec(address);
   if (match?.[1] === undefined || match[2] === undefined)
     throw new AdapterError('notify', `cannot read address '${address}': expected #channel or kind:target`, {
       retryable: false,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { InvariantError } from '../errors.ts';
 import { ACTION_TYPES, actionTypeSpec } from './action-types/index.ts';
 import { DIAGNOSTIC_TYPES } from './diagnostic-types/index.ts';
+import { NotificationPolicySchema } from './notification-policy.ts';
 import { type ActionSafety, type DiagnosticTypeSpec, NonEmpty } from './type-spec.ts';
 
 /**
@@ -226,6 +227,8 @@ export const RunbookSchema = z.strictObject({
   decisionTree: z.array(DecisionRuleSchema),
   remediations: z.array(RemediationStepSchema),
   escalation: EscalationSchema,
+  /** Which events notify which channels (src/engine/notification-policy.ts); unset: the global default. */
+  notifications: NotificationPolicySchema.optional(),
 });
 export type Runbook = z.infer<typeof RunbookSchema>;
 /** What a YAML author writes (defaults not yet applied). */

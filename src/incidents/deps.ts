@@ -1,8 +1,8 @@
 import type { ActionRegistry } from '../adapters/actions/registry.ts';
-import type { Connections } from '../adapters/connections.ts';
 import type { DiagnosticRegistry } from '../adapters/diagnostics/registry.ts';
 import type { NotifierRegistry } from '../adapters/notifiers/registry.ts';
 import type { RunbookCatalog } from '../engine/catalog.ts';
+import type { NotificationPolicy } from '../engine/notification-policy.ts';
 import type { HistoryStore } from '../history/history-store.ts';
 import type { Logger } from '../logger.ts';
 import type { Queues } from '../queues/queues.ts';
@@ -39,8 +39,6 @@ export interface PipelineDeps {
    */
   history?: HistoryStore;
   catalog: RunbookCatalog;
-  /** The adapters' connections, for the setup report (src/incidents/doctor.ts). */
-  connections: Connections;
   diagnostics: DiagnosticRegistry;
   actions: ActionRegistry;
   notifiers: NotifierRegistry;
@@ -49,6 +47,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** The request connection the stores above use; the HTTP layer reads its status (503 while down). */
   redis: RedisClient;
+  /** The global notification policy (FIRELINE_NOTIFICATIONS); a runbook's own `notifications` win. */
+  notifications?: NotificationPolicy;
   /** Global dry-run (FIRELINE_DRY_RUN); a runbook may also ask for it. */
   dryRun: boolean;
   retentionDays: number;

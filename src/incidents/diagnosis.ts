@@ -1,5 +1,6 @@
 import type { CompiledRunbook } from '../engine/compile.ts';
 import { errorVerdict, judge } from '../engine/judge.ts';
+import { channelsFor } from '../engine/notification-policy.ts';
 import type { DiagnosticStep } from '../engine/runbook-schema.ts';
 import { renderDiagnosticConfig, templateContext } from '../engine/template.ts';
 import type { Incident, IncidentStatus, Verdict } from '../engine/types.ts';
@@ -8,6 +9,7 @@ import { type JobData, jobIds } from '../queues/catalog.ts';
 import { besideTheCheck, chartJob, isCharted } from './charts.ts';
 import type { PipelineDeps } from './deps.ts';
 import { scheduleEscalation } from './escalation.ts';
+import { notifyChannels } from './notices.ts';
 
 /**
  * The diagnosis of an incident: ONE BullMQ flow whose children run the runbook's diagnostics in
@@ -41,12 +43,7 @@ export async function startDiagnosis(deps: PipelineDeps, incidentId: string) {
     ? await addFlow(deps, incident, compiled)
     : await addFlowOnce(deps, incident, compiled);
   await scheduleEscalation(deps, incident, compiled, firstRun);
-  const channel = runbook.escalation.primary;
-  await deps.queues.add(
-    'notify',
-    { incidentId, kind: 'opened', channel },
-    { jobId: jobIds.notify(incidentId, 'opened', channel) },
-  );
+  await notifyChannels(deps, incidentId, 'opened', channelsFor('opened', runbook, deps.notifications));
   return { flow };
 }
 

@@ -1,8 +1,10 @@
 import type { CompiledRunbook } from '../engine/compile.ts';
+import { channelsFor, escalateStepChannels } from '../engine/notification-policy.ts';
 import type { RemediationStep, Runbook } from '../engine/runbook-schema.ts';
 import type { Incident, PlanStep } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
+import { notifyChannels } from './notices.ts';
 import { refreshStatus } from './status.ts';
 
 /**
@@ -60,7 +62,6 @@ async function dispatchAutomated({ deps, incident, step, def }: StepCtx) {
 async function dispatchApproval({ deps, incident, runbook, step, def }: StepCtx) {
   if (step.state === 'approved') return enqueueRemediation(deps, incident, step);
   if (step.state !== 'awaiting_approval') return;
-  const channel = runbook.escalation.primary;
   if (!step.at)
     await deps.store.updatePlanStep(
       incident.id,
@@ -74,22 +75,15 @@ async function dispatchApproval({ deps, incident, runbook, step, def }: StepCtx)
         data: { stepId: step.stepId },
       },
     );
-  await deps.queues.add(
-    'notify',
-    { incidentId: incident.id, kind: 'approval_needed', channel, stepId: step.stepId },
-    { jobId: jobIds.notify(incident.id, 'approval_needed', channel, step.stepId) },
-  );
+  const channels = channelsFor('approval_needed', runbook, deps.notifications);
+  await notifyChannels(deps, incident.id, 'approval_needed', channels, { stepId: step.stepId });
 }
 
 /** An `escalate` step pages its channel. */
 async function dispatchEscalation({ deps, incident, runbook, step, def }: StepCtx) {
   if (step.state !== 'pending') return;
-  const channel = def.escalateTo ?? runbook.escalation.secondary ?? runbook.escalation.primary;
-  await deps.queues.add(
-    'notify',
-    { incidentId: incident.id, kind: 'escalation', channel, stepId: step.stepId },
-    { jobId: jobIds.notify(incident.id, 'escalation', channel, step.stepId) },
-  );
+  const channels = escalateStepChannels(def.escalateTo, runbook, deps.notifications);
+  await notifyChannels(deps, incident.id, 'escalation', channels, { stepId: step.stepId });
   await deps.store.updatePlanStep(
     incident.id,
     step.stepId,
@@ -98,8 +92,8 @@ async function dispatchEscalation({ deps, incident, runbook, step, def }: StepCt
     {
       type: 'escalation.fired',
       actor: 'system',
-      message: `${def.name}: escalated to ${channel}`,
-      data: { stepId: step.stepId, channel },
+      message: `${def.name}: escalated to ${channels.join(', ') || 'no channel (the notification policy names none)'}`,
+      data: { stepId: step.stepId, ...(channels[0] ? { channel: channels[0] } : {}), channels },
     },
   );
 }
@@ -128,11 +122,6 @@ export async function dispatchPlan(
     const def = runbook.remediations.find((r) => r.id === step.stepId);
     if (def) await DISPATCH[step.kind]?.({ deps, incident, runbook, step, def });
   }
-  const channel = runbook.escalation.primary;
-  await deps.queues.add(
-    'notify',
-    { incidentId: incident.id, kind: 'update', channel },
-    { jobId: jobIds.notify(incident.id, 'update', channel) },
-  );
+  await notifyChannels(deps, incident.id, 'update', channelsFor('diagnosed', runbook, deps.notifications));
   await refreshStatus(deps, incident.id);
 }

@@ -1,7 +1,9 @@
 import type { CompiledRunbook } from '../engine/compile.ts';
+import { channelsFor } from '../engine/notification-policy.ts';
 import type { Incident } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
+import { notifyChannels } from './notices.ts';
 
 /**
  * The escalation timer of an incident and the act of escalating: a delayed `escalate` job started
@@ -72,12 +74,13 @@ export async function escalateIncident(
   reason: string,
   opts: { unlessAttended?: boolean } = {},
 ): Promise<boolean> {
-  const channel = compiled.runbook.escalation.secondary ?? compiled.runbook.escalation.primary;
+  const channels = channelsFor('escalated', compiled.runbook, deps.notifications);
   const event = {
     type: 'escalation.fired' as const,
     actor: 'system',
-    message: `Escalated to ${channel}: ${reason}`,
-    data: { channel, reason },
+    message: `Escalated to ${channels.join(', ') || 'no channel (the notification policy names none)'}: ${reason}`,
+    // `channel` (the first) is what subscribers read before a policy could name several.
+    data: { ...(channels[0] ? { channel: channels[0] } : {}), channels, reason },
   };
   const res = await deps.store.setFlag(incident.id, 'escalated', true, event, opts);
   if (!res.changed) {
@@ -86,11 +89,7 @@ export async function escalateIncident(
     // Already escalated once: this new reason still goes on the timeline and to the channel.
     await deps.store.appendEvent(incident.id, event);
   }
-  await deps.queues.add(
-    'notify',
-    { incidentId: incident.id, kind: 'escalation', channel },
-    { jobId: jobIds.notify(incident.id, 'escalation', channel, `${deps.now().getTime()}`) },
-  );
+  await notifyChannels(deps, incident.id, 'escalation', channels, { key: `${deps.now().getTime()}` });
   return true;
 }
 

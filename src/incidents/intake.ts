@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { CompiledRunbook } from '../engine/compile.ts';
+import { channelsFor } from '../engine/notification-policy.ts';
 import type { Runbook } from '../engine/runbook-schema.ts';
 import { incidentKey, matchTriggers } from '../engine/triggers.ts';
 import type { Alert, Incident } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
 import type { NewEvent, PipelineDeps } from './deps.ts';
 import { cancelEscalation } from './escalation.ts';
+import { notifyChannels } from './notices.ts';
 import { resolveIncident } from './operations.ts';
 
 /** What happened to one alert for one runbook (or to an alert no runbook matched). */
@@ -108,8 +110,7 @@ export function createIntake(deps: PipelineDeps): Intake {
           if (stillFiring > 0)
             return { outcome: 'resolved_event', runbookId: runbook.id, incidentId, autoResolved: false };
           await cancelEscalation(deps, incidentId, 'every alert of the incident resolved');
-          if (!runbook.autoResolve)
-            await announceResolvedToApprovers(deps, incidentId, runbook.escalation.primary);
+          if (!runbook.autoResolve) await announceResolvedToApprovers(deps, incidentId, runbook);
           if (runbook.autoResolve)
             await resolveIncident(deps, incidentId, actor, 'alert resolved (autoResolve)');
           return {
@@ -156,14 +157,14 @@ export function createIntake(deps: PipelineDeps): Intake {
  * The alert resolved while steps wait for approval: the approvers hear it again, with the note
  * that an approval would now skip the step (src/engine/notification-text.ts).
  */
-async function announceResolvedToApprovers(deps: PipelineDeps, incidentId: string, channel: string) {
+async function announceResolvedToApprovers(deps: PipelineDeps, incidentId: string, runbook: Runbook) {
   const incident = await deps.store.get(incidentId);
+  const channels = channelsFor('approval_needed', runbook, deps.notifications);
   for (const step of incident?.plan ?? []) {
     if (step.state !== 'awaiting_approval') continue;
-    await deps.queues.add(
-      'notify',
-      { incidentId, kind: 'approval_needed', channel, stepId: step.stepId },
-      { jobId: jobIds.notify(incidentId, 'approval_needed', channel, `${step.stepId}-alert-resolved`) },
-    );
+    await notifyChannels(deps, incidentId, 'approval_needed', channels, {
+      stepId: step.stepId,
+      key: `${step.stepId}-alert-resolved`,
+    });
   }
 }

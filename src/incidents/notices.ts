@@ -1,28 +1,32 @@
-import type { Runbook } from '../engine/runbook-schema.ts';
-import type { Incident } from '../engine/types.ts';
+import { channelsFor } from '../engine/notification-policy.ts';
+import type { NotificationKind } from '../engine/types.ts';
 import { jobIds } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
 
 /**
- * Every channel that was told about an incident: the runbook's primary, its escalation channel
- * once the incident escalated, and each channel an `escalate` step paged. These are the channels
- * that must hear the incident was acknowledged or resolved (a PagerDuty page left open pages on).
+ * Queues one `kind` notification per channel (the channels come from the notification policy,
+ * src/engine/notification-policy.ts). Job ids are deterministic per channel and `key` (a step id,
+ * or what makes a repeat distinct), so a re-run adds nothing.
  */
-export function channelsTold(incident: Incident, runbook: Runbook): string[] {
-  const { primary, secondary } = runbook.escalation;
-  const channels = [primary];
-  if (incident.escalated) channels.push(secondary ?? primary);
-  for (const step of incident.plan) {
-    if (step.kind !== 'escalate' || step.state !== 'escalated') continue;
-    const def = runbook.remediations.find((r) => r.id === step.stepId);
-    channels.push(def?.escalateTo ?? secondary ?? primary);
-  }
-  return [...new Set(channels)];
+export async function notifyChannels(
+  deps: PipelineDeps,
+  incidentId: string,
+  kind: NotificationKind,
+  channels: readonly string[],
+  opts: { stepId?: string; key?: string } = {},
+): Promise<void> {
+  for (const channel of channels)
+    await deps.queues.add(
+      'notify',
+      { incidentId, kind, channel, ...(opts.stepId ? { stepId: opts.stepId } : {}) },
+      { jobId: jobIds.notify(incidentId, kind, channel, opts.key ?? opts.stepId) },
+    );
 }
 
 /**
- * Queues an `acknowledged` or `resolved` notification for every channel told about the incident.
- * Job ids are deterministic, so a repeat (a retried API call) adds nothing.
+ * Queues an `acknowledged` or `resolved` notification for the channels the policy names for it:
+ * by default every channel told about the incident (`channelsTold`). Job ids are deterministic,
+ * so a repeat (a retried API call) adds nothing.
  */
 export async function notifyChannelsTold(
   deps: PipelineDeps,
@@ -37,10 +41,10 @@ export async function notifyChannelsTold(
     deps.logger.warn({ incidentId, runbookId: incident.runbookId }, `runbook gone: no ${kind} notification`);
     return;
   }
-  for (const channel of channelsTold(incident, compiled.runbook))
-    await deps.queues.add(
-      'notify',
-      { incidentId, kind, channel },
-      { jobId: jobIds.notify(incidentId, kind, channel) },
-    );
+  await notifyChannels(
+    deps,
+    incidentId,
+    kind,
+    channelsFor(kind, compiled.runbook, deps.notifications, incident),
+  );
 }

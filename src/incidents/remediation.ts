@@ -1,8 +1,9 @@
+import { channelsFor } from '../engine/notification-policy.ts';
 import { stepSafety } from '../engine/runbook-schema.ts';
 import type { PlanStepState } from '../engine/types.ts';
 import { InvariantError } from '../errors.ts';
-import { jobIds } from '../queues/catalog.ts';
 import type { PipelineDeps } from './deps.ts';
+import { notifyChannels } from './notices.ts';
 import { ACTION_TIMEOUT_MS, act, type Ctx, type RemediationRun } from './remediation-act.ts';
 import { refreshStatus } from './status.ts';
 import { release } from './targets.ts';
@@ -104,14 +105,10 @@ async function skip({ deps, incident, def }: Ctx, detail: string, why: string) {
   await refreshStatus(deps, incident.id);
 }
 
-/** The primary channel hears of the change (its update lists each step with its state and detail). */
+/** The policy's `updated` channels hear of the change (the update lists each step with its state and detail). */
 async function notifyUpdate({ deps, incident, compiled, def }: Ctx) {
-  const channel = compiled.runbook.escalation.primary;
-  await deps.queues.add(
-    'notify',
-    { incidentId: incident.id, kind: 'update', channel, stepId: def.id },
-    { jobId: jobIds.notify(incident.id, 'update', channel, def.id) },
-  );
+  const channels = channelsFor('updated', compiled.runbook, deps.notifications);
+  await notifyChannels(deps, incident.id, 'update', channels, { stepId: def.id });
 }
 
 /**
@@ -132,11 +129,7 @@ async function requireApproval({ deps, incident, compiled, def }: Ctx) {
     },
   );
   if (!moved.ok) return;
-  const channel = compiled.runbook.escalation.primary;
-  await deps.queues.add(
-    'notify',
-    { incidentId: incident.id, kind: 'approval_needed', channel, stepId: def.id },
-    { jobId: jobIds.notify(incident.id, 'approval_needed', channel, def.id) },
-  );
+  const channels = channelsFor('approval_needed', compiled.runbook, deps.notifications);
+  await notifyChannels(deps, incident.id, 'approval_needed', channels, { stepId: def.id });
   await refreshStatus(deps, incident.id);
 }

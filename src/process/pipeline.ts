@@ -2,6 +2,7 @@ import type { Telemetry } from 'bullmq';
 import { ConnectionsSchema } from '../adapters/connections.ts';
 import { type Adapters, createAdapters } from '../adapters/index.ts';
 import type { RunbookCatalog } from '../engine/catalog.ts';
+import type { NotificationPolicy } from '../engine/notification-policy.ts';
 import type { HistoryDb } from '../history/db.ts';
 import { createHistoryStore } from '../history/history-store.ts';
 import type { Core } from '../incidents/core.ts';
@@ -30,6 +31,8 @@ export interface PipelineOptions {
   catalog: RunbookCatalog;
   logger: Logger;
   dryRun: boolean;
+  /** The global notification policy (FIRELINE_NOTIFICATIONS); none: the built-in one. */
+  notifications?: NotificationPolicy;
   retentionDays?: number;
   publicUrl?: string;
   /** The adapters (any left out: those needing no connection); the pipeline closes them. */
@@ -103,13 +106,13 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }),
     ...(opts.history ? { history: createHistoryStore(opts.history, opts.prefix) } : {}),
     catalog: opts.catalog,
-    connections: adapters.connections,
     diagnostics: adapters.diagnostics,
     actions: adapters.actions,
     notifiers: adapters.notifiers,
     logger: opts.logger,
     redis,
     dryRun: opts.dryRun,
+    ...(opts.notifications ? { notifications: opts.notifications } : {}),
     retentionDays: opts.retentionDays ?? 90,
     now,
     ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),

@@ -78,6 +78,7 @@ describe('escalation timer', () => {
     const events = await eventsUntil(p, id, (e) => e.type === 'escalation.fired');
     expect(events.find((e) => e.type === 'escalation.fired')?.data).toEqual({
       channel: 'pagerduty:oncall',
+      channels: ['pagerduty:oncall'],
       reason: 'not acknowledged within 15 min',
     });
     expect((await p.deps.store.get(id))?.escalated).toBe(true);
