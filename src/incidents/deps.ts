@@ -1,4 +1,5 @@
 import type { ActionRegistry } from '../adapters/actions/registry.ts';
+import type { Connections } from '../adapters/connections.ts';
 import type { DiagnosticRegistry } from '../adapters/diagnostics/registry.ts';
 import type { NotifierRegistry } from '../adapters/notifiers/registry.ts';
 import type { RunbookCatalog } from '../engine/catalog.ts';
@@ -39,6 +40,8 @@ export interface PipelineDeps {
    */
   history?: HistoryStore;
   catalog: RunbookCatalog;
+  /** The adapters' connections, for the setup report (src/incidents/doctor.ts). */
+  connections: Connections;
   diagnostics: DiagnosticRegistry;
   actions: ActionRegistry;
   notifiers: NotifierRegistry;

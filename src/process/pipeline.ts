@@ -106,6 +106,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     }),
     ...(opts.history ? { history: createHistoryStore(opts.history, opts.prefix) } : {}),
     catalog: opts.catalog,
+    connections: adapters.connections,
     diagnostics: adapters.diagnostics,
     actions: adapters.actions,
     notifiers: adapters.notifiers,
