@@ -90,6 +90,24 @@ export const COMMANDS: Record<string, CliCommand> = {
     summary: 'Print the JSON Schema of a runbook (for editor completion).',
     run: runSchema,
   },
+  new: {
+    summary: 'Write a new runbook and its test file from a commented template that lints and passes.',
+    args: 'runbook <id>',
+    options: {
+      alert: { type: 'string', description: 'the alert name (alertname) that opens the runbook (required)' },
+      type: {
+        type: 'string',
+        multiple: true,
+        description:
+          'add a diagnostic of this type (repeatable): prometheus_query, http_check, shell_command, database_query, log_search',
+      },
+      dir: { type: 'string', description: 'where to write (default: $FIRELINE_RUNBOOKS, else ./runbooks)' },
+    },
+    epilog: `Writes <dir>/<id>.yaml and <dir>/<id>.test.yaml; refuses to overwrite either. Exit codes: 0 written;
+1 a file exists; 2 bad command line (the id must be lowercase letters, digits, "_" and "-").
+`,
+    run: async (ctx) => (await import('./new-commands.ts')).runNew(ctx),
+  },
   start: {
     summary: 'Run Fireline: API, workers and dashboard (role all), or one role of a split deployment.',
     options: {
