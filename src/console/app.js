@@ -6,6 +6,7 @@ import { IncidentsPage } from './incidents.js';
 import { Link, route, useLocation } from './router.js';
 import { RunbookPage } from './runbook.js';
 import { RunbooksPage } from './runbooks.js';
+import { SetupPage } from './setup.js';
 import { StatsPage } from './stats.js';
 import { TokenPrompt } from './token.js';
 import { html, LoadError, Session } from './ui.js';
@@ -50,6 +51,7 @@ function Nav({ page, session }) {
       <${Link} href="/" aria-current=${current('incidents')}>Incidents<//>
       <${Link} href="/runbooks" aria-current=${current('runbooks')}>Runbooks<//>
       <${Link} href="/stats" aria-current=${current('stats')}>Effectiveness<//>
+      <${Link} href="/setup" aria-current=${current('setup')}>Setup<//>
     </nav>
     ${
       session?.authEnabled &&
@@ -67,6 +69,7 @@ function Page({ where }) {
   if (where.page === 'runbook') return html`<${RunbookPage} id=${where.id} />`;
   if (where.page === 'incidents') return html`<${IncidentsPage} />`;
   if (where.page === 'stats') return html`<${StatsPage} />`;
+  if (where.page === 'setup') return html`<${SetupPage} />`;
   return html`<h1>Page not found</h1>
     <p>Nothing lives at this address. <${Link} href="/">Go to the open incidents<//>.</p>`;
 }

@@ -10,6 +10,7 @@ import { NextSteps } from './next-steps.js';
 import { PlanPanel } from './plan.js';
 import { SaveAsTest } from './replay.js';
 import { Link } from './router.js';
+import { NotWiredBanner } from './setup.js';
 import { Timeline } from './timeline.js';
 import { Badge, html, LiveState, LoadError } from './ui.js';
 
@@ -94,6 +95,7 @@ export function IncidentPage({ id }) {
       ${incident.dryRun && html`<${Badge} meta=${{ symbol: '◌', tone: 'neutral' }} label="Dry run: actions are recorded, not run" />`}
     </p>
     ${error && html`<${LoadError} error=${error} retry=${load} />`}
+    <${NotWiredBanner} runbookId=${incident.runbookId} />
     <${Actions} incident=${incident} escalation=${data.escalation} runbook=${data.runbook} now=${now} onDone=${load} />
     <${NextSteps} incident=${incident} events=${timeline.events} />
     <div class="columns">

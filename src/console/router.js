@@ -72,6 +72,7 @@ export function route(pathAndQuery) {
   if (m) return { page: 'runbook', id: decodeURIComponent(m[1]) };
   if (/^\/runbooks\/?$/.test(path)) return { page: 'runbooks' };
   if (/^\/stats\/?$/.test(path)) return { page: 'stats' };
+  if (/^\/setup\/?$/.test(path)) return { page: 'setup' };
   if (/^\/(incidents\/?)?$/.test(path)) return { page: 'incidents' };
   return { page: 'not-found' };
 }
