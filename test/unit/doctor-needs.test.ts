@@ -70,7 +70,7 @@ describe('runbookNeeds', () => {
       expect([...kinds].sort(), file).toEqual(
         id === 'payment-service-slow'
           ? ['database', 'kubernetes', 'pagerduty', 'program', 'prometheus', 'slack']
-          : ['database', 'pagerduty', 'program', 'prometheus', 'slack'],
+          : ['database', 'pagerduty', 'prometheus', 'slack'],
       );
     }
   });
