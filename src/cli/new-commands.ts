@@ -1,7 +1,9 @@
 // `fireline new runbook`: writes a runbook and its test file from the template of
 // src/engine/runbook-template.ts. Offline: files only, never Redis or the API.
+import { realpathSync } from 'node:fs';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { RunbookSchema } from '../engine/runbook-schema.ts';
 import {
   DIAGNOSTIC_TYPE_NAMES,
@@ -57,9 +59,19 @@ export async function runNew(
   io.stdout.write(
     [
       ...written.map((path) => `wrote ${path}`),
-      `next: npx fireline lint ${dir} && npx fireline test ${dir}, then edit the queries, thresholds and steps`,
+      `next: ${fireline()} lint ${dir} && ${fireline()} test ${dir}, then edit the queries, thresholds and steps`,
       '',
     ].join('\n'),
   );
   return EXIT.ok;
+}
+
+/**
+ * How to run fireline here: `npx fireline` inside the checkout (npx finds its bin there);
+ * elsewhere `fireline`, which `npm link` put on PATH (`npx` would look for it on the registry).
+ */
+function fireline(): string {
+  const checkout = realpathSync(fileURLToPath(new URL('../..', import.meta.url)));
+  const cwd = realpathSync(process.cwd());
+  return cwd === checkout || cwd.startsWith(checkout + sep) ? 'npx fireline' : 'fireline';
 }
