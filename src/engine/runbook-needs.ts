@@ -1,5 +1,4 @@
-import { AdapterError } from '../errors.ts';
-import { parseNotifyAddress } from './notify-address.ts';
+import { isNotifyAddress, parseNotifyAddress } from './notify-address.ts';
 import type { Runbook } from './runbook-schema.ts';
 import type { Path } from './type-spec.ts';
 
@@ -67,6 +66,10 @@ export function runbookNeeds(runbook: Runbook): Need[] {
   addAddress(needs, runbook.escalation.primary, ['escalation', 'primary']);
   if (runbook.escalation.secondary !== undefined)
     addAddress(needs, runbook.escalation.secondary, ['escalation', 'secondary']);
+  // The runbook's notification policy may name channels of its own (`primary` and `escalation` are above).
+  for (const [event, refs] of Object.entries(runbook.notifications ?? {}))
+    for (const [i, ref] of (refs ?? []).entries())
+      if (ref !== 'primary' && ref !== 'escalation') addAddress(needs, ref, ['notifications', event, i]);
   return needs;
 }
 
@@ -75,16 +78,8 @@ export function runbookNeeds(runbook: Runbook): Need[] {
  * unreadable one is lint's to report: neither is a need here.
  */
 function addAddress(needs: Need[], address: string, path: Path): void {
-  if (address.includes('{{')) return;
-  let parsed: ReturnType<typeof parseNotifyAddress>;
-  try {
-    parsed = parseNotifyAddress(address);
-  } catch (err) {
-    // parseNotifyAddress refuses an address of neither form with an AdapterError: lint reports it.
-    if (err instanceof AdapterError) return;
-    throw err;
-  }
-  const { channel, target } = parsed;
+  if (address.includes('{{') || !isNotifyAddress(address)) return;
+  const { channel, target } = parseNotifyAddress(address);
   if (channel === 'slack' || channel === 'pagerduty' || channel === 'webhook')
     needs.push({ kind: channel, name: target, path });
 }

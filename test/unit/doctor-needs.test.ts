@@ -38,6 +38,9 @@ remediations:
 escalation:
   primary: "#ops"
   secondary: pagerduty:shop
+notifications:
+  opened: [primary, "#shop-feed"]
+  escalated: [escalation, "webhook:statuspage"]
 `;
 
 describe('runbookNeeds', () => {
@@ -58,6 +61,8 @@ describe('runbookNeeds', () => {
       ['pagerduty:shop', 'escalation'],
       ['slack:#ops', 'escalation.primary'],
       ['pagerduty:shop', 'escalation.secondary'],
+      ['slack:#shop-feed', 'notifications.opened.1'],
+      ['webhook:statuspage', 'notifications.escalated.1'],
     ]);
   });
 
