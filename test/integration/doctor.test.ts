@@ -212,6 +212,7 @@ describe('fireline doctor against real services', () => {
 
   it('passes every check when everything is wired, running the diagnostics with the example labels and sending nothing', async () => {
     const { client } = await redisOn(['--maxmemory-policy', 'noeviction', '--appendonly', 'yes']);
+    await kubectl.behave({ context: 'shop-prod' });
     const history: HistoryDb = await openHistoryDb({ url: scratch.url }, () => undefined);
     cleanups.push(() => history.close());
     const report = await doctor({
@@ -221,7 +222,7 @@ describe('fireline doctor against real services', () => {
         prometheus: { url: prometheus.url },
         loki: { url: loki.url },
         databases: { orders: { url: scratch.url } },
-        kubernetes: { kubectl: kubectl.path },
+        kubernetes: { kubectl: kubectl.path, context: 'shop-prod' },
         slack: { webhooks: { '#checkout-oncall': `${slack.url}/hook` } },
         pagerduty: { routingKeys: { checkout: 'routing-key-checkout' }, url: `${pagerduty.url}/enqueue` },
         webhooks: { status: { url: `${webhook.url}/status` } },
@@ -266,7 +267,8 @@ describe('fireline doctor against real services', () => {
     expect(report.ok).toBe(false);
     // Nothing was sent anywhere, and kubectl was only asked for its context.
     expect([...slack.received, ...pagerduty.received, ...webhook.received]).toEqual([]);
-    expect(await kubectl.calls()).toEqual([['config', 'current-context']]);
+    expect(await kubectl.calls()).toEqual([['config', 'get-contexts', 'shop-prod', '-o', 'name']]);
+    expect(checks.get('connection.kubernetes')?.detail).toBe(`${kubectl.path}: context shop-prod`);
     expect(loki.received.map((r) => new URL(r.path, 'http://x').pathname)).toEqual([
       '/loki/api/v1/query_range',
       '/loki/api/v1/query_range',
@@ -365,6 +367,16 @@ describe('fireline doctor against real services', () => {
     expect(checks.get('history.database')).toMatchObject({
       status: 'fail',
       detail: `embedded PostgreSQL: ${file} is a file, so ${join(file, 'history')} cannot be created`,
+    });
+    const unreachable = connectHistoryServer('postgres://postgres@127.0.0.1:1/fireline', () => undefined);
+    cleanups.push(() => unreachable.close());
+    const noServer = await doctor({ client, history: { kind: 'db', db: unreachable }, connections: {} });
+    expect(byId(noServer).get('history.database')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(
+        /^postgres:\/\/postgres@127\.0\.0\.1:1\/fireline does not answer: .*ECONNREFUSED/,
+      ),
+      fix: 'DATABASE_URL',
     });
     const fresh = await doctor({
       client,
