@@ -77,7 +77,8 @@ async function tellIncidents(fireline: Fireline, logger: Logger): Promise<EventF
     async (event) => {
       if (QUIET_EVENTS.has(event.type)) return;
       const level = event.type.endsWith('.failed') || event.type === 'escalation.fired' ? 'warn' : 'info';
-      logger[level]({ incidentId: event.incidentId }, `${event.type}  ${event.message}`);
+      // The id leads the line (not a trailing field): one incident's lines line up under each other.
+      logger[level](`${event.incidentId}  ${event.type}  ${event.message}`);
     },
     5000,
   );

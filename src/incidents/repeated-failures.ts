@@ -46,7 +46,7 @@ export function createRepeatedFailures(opts: {
           lastLoggedMs: nowMs,
         });
         opts.logger.warn(
-          { ...fields, err, repeats: `counted, the count said every ${Math.round(summaryMs / 60_000)} min` },
+          { ...fields, err, repeats: `counted, logged every ${Math.round(summaryMs / 60_000)} min` },
           `${opts.what} failed`,
         );
         return;

@@ -106,7 +106,7 @@ describe('npm start on a terminal with nothing configured (FIRELINE_LOG_FORMAT=p
       }),
     });
     expect(res.status).toBe(202);
-    await p.waitForLine(/INFO {2}decision\.made {2}.*incidentId=inc-/, 20_000);
+    await p.waitForLine(/INFO {2}inc-\S+ {2}decision\.made {2}/, 20_000);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
 
@@ -131,7 +131,11 @@ describe('npm start on a terminal with nothing configured (FIRELINE_LOG_FORMAT=p
     expect(out.some((l) => l.includes('npx fireline doctor'))).toBe(true);
     expect(out.some((l) => l.includes('npm run demo'))).toBe(true);
     expect(
-      out.some((l) => /^\d\d:\d\d:\d\d INFO {2}incident\.opened {2}/.test(l)),
+      out.some((l) =>
+        /^\d\d:\d\d:\d\d INFO {2}inc-\S+ {2}incident\.opened {2}Runbook "alpha watched by a threshold"/.test(
+          l,
+        ),
+      ),
       shown,
     ).toBe(true);
     // Every log line is one line of `HH:MM:SS LEVEL message`; the rest is the banner and npm's header.

@@ -35,7 +35,7 @@ describe('a failure that repeats every poll', () => {
       level: 40,
       runbookId: 'a',
       err: { message: gap.message },
-      repeats: 'counted, the count said every 1 min',
+      repeats: 'counted, logged every 1 min',
     });
     advance(15_000);
     failures.failed('threshold-a-0', gap, { runbookId: 'a' });
