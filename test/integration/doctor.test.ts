@@ -19,8 +19,10 @@ import {
   type HistorySource,
   runDoctor,
 } from '../../src/incidents/doctor.ts';
+import { historyCheck } from '../../src/incidents/doctor-platform.ts';
 import { doctorRunbooks } from '../../src/incidents/doctor-runbooks.ts';
 import { createRedis, type RedisClient, waitReady } from '../../src/redis/client.ts';
+import { HISTORY_BACKENDS } from '../helpers/history.ts';
 import { createKubectlStandIn, type KubectlStandIn } from '../helpers/kubectl-stand-in.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/postgres.ts';
 import { type Receiver, startReceiver } from '../helpers/receiver.ts';
@@ -386,6 +388,16 @@ describe('fireline doctor against real services', () => {
     expect(byId(fresh).get('history.database')).toMatchObject({
       status: 'ok',
       detail: expect.stringContaining('will be created when Fireline starts'),
+    });
+  });
+
+  it.each(HISTORY_BACKENDS)('reads the schema version of an open history on $name', async (backend) => {
+    const { db, close } = await backend.open();
+    cleanups.push(close);
+    const found = await historyCheck({ kind: 'db', db })(AbortSignal.timeout(10_000));
+    expect(found).toMatchObject({
+      status: 'ok',
+      detail: expect.stringMatching(/, schema version 2 \(latest\)$/),
     });
   });
 });
