@@ -87,7 +87,11 @@ export const COMMANDS: Record<string, CliCommand> = {
     },
   },
   schema: {
-    summary: 'Print the JSON Schema of a runbook (for editor completion).',
+    summary: 'Print the JSON Schema of a runbook (for editor completion), or of the progress events.',
+    args: '[runbook|events]',
+    epilog: `fireline schema events prints the versioned JSON Schema of a progress channel message
+(docs/events.schema.json; README "Progress channel").
+`,
     run: runSchema,
   },
   new: {

@@ -1,6 +1,8 @@
-// The offline runbook commands `lint`, `test` and `schema`: they read files, never Redis or the API.
+// The offline runbook commands `lint`, `test` and `schema`: they read files, never Redis or the API
+// (`schema events` prints the progress channel's message format).
 import { z } from 'zod';
 import { hasErrors, loadRunbooks, loadRunbookTests, runbookPathsFor } from '../adapters/runbook-files.ts';
+import { eventsJsonSchema } from '../engine/event-schemas.ts';
 import { formatIssue, type LocatedIssue, sortIssues } from '../engine/runbook-parse.ts';
 import { RunbookSchema } from '../engine/runbook-schema.ts';
 import { formatTestResult, runTestCase } from '../engine/runbook-test.ts';
@@ -19,9 +21,21 @@ export function runbookJsonSchema(): Record<string, unknown> {
   };
 }
 
-/** `fireline schema`. */
-export async function runSchema({ io }: CommandContext): Promise<number> {
-  io.stdout.write(`${JSON.stringify(runbookJsonSchema(), null, 2)}\n`);
+/** `fireline schema` (a runbook) or `fireline schema events` (a progress channel message). */
+export async function runSchema({ positionals, io }: CommandContext): Promise<number> {
+  const [what = 'runbook'] = positionals;
+  const schemas: Record<string, () => Record<string, unknown>> = {
+    runbook: runbookJsonSchema,
+    events: eventsJsonSchema,
+  };
+  const schema = schemas[what];
+  if (!schema || positionals.length > 1) {
+    io.stderr.write(
+      `fireline schema: Unexpected argument '${positionals.at(-1)}' (expected runbook or events)\nRun 'fireline help schema' for usage.\n`,
+    );
+    return EXIT.usage;
+  }
+  io.stdout.write(`${JSON.stringify(schema(), null, 2)}\n`);
   return EXIT.ok;
 }
 
