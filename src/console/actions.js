@@ -6,7 +6,10 @@ import { ActionResult, html, ReadOnlyNote, useAction, useSession } from './ui.js
 /** The incident's one-click actions (acknowledge, resolve, report) and its escalation countdown. */
 
 function Escalation({ incident, escalation, runbook, now }) {
-  const to = runbook?.escalation?.secondary ?? runbook?.escalation?.primary ?? 'the escalation channel';
+  // The channels the notification policy pages (GET /api/v1/incidents/:id); none: nobody is paged.
+  const to = escalation?.channels
+    ? escalation.channels.join(', ') || 'no channel (the notification policy names none)'
+    : (runbook?.escalation?.secondary ?? runbook?.escalation?.primary ?? 'the escalation channel');
   let text;
   let tone = 'neutral';
   if (incident.escalated) {

@@ -44,7 +44,7 @@ export async function scheduleEscalation(
   await deps.store.appendEvent(incident.id, {
     type: 'escalation.scheduled',
     actor: 'system',
-    message: `Escalates to ${escalation.secondary ?? escalation.primary} in ${escalation.escalateAfterMinutes} min unless acknowledged`,
+    message: `Escalates to ${channelsFor('escalated', compiled.runbook, deps.notifications).join(', ') || 'no channel'} in ${escalation.escalateAfterMinutes} min unless acknowledged`,
     data: { dueAt: new Date(deps.now().getTime() + escalateAfterMs).toISOString() },
   });
 }

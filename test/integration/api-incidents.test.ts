@@ -204,7 +204,10 @@ describe('operator API: incidents', () => {
     expect(ack.body).toEqual({ acknowledged: true, changed: true });
     const events = (await pipeline!.deps.store.timeline(id)).map((e) => e.type);
     expect(events).toContain('escalation.cancelled');
-    expect((await call(url, 'GET', `/api/v1/incidents/${id}`, OP)).body.escalation).toEqual({ dueAt: null });
+    expect((await call(url, 'GET', `/api/v1/incidents/${id}`, OP)).body.escalation).toEqual({
+      dueAt: null,
+      channels: ['#incidents-payment'],
+    });
     const timer = await pipeline!.deps.queues.byName.notifications.getJob(jobIds.escalate(id));
     expect(timer, 'the escalation timer is gone').toBeUndefined();
     const ackAgain = await call(url, 'POST', `/api/v1/incidents/${id}/ack`, OP);

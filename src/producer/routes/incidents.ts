@@ -1,6 +1,7 @@
 import { type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import type { CompiledRunbook } from '../../engine/compile.ts';
+import { channelsFor } from '../../engine/notification-policy.ts';
 import { renderReport } from '../../engine/report.ts';
 import { SeveritySchema } from '../../engine/runbook-schema.ts';
 import { fingerprintFromLabels } from '../../engine/triggers.ts';
@@ -207,14 +208,21 @@ async function intakeManual(
   }
 }
 
-/** `GET /api/v1/incidents/:id`: the incident, its runbook's summary and the escalation due. */
+/**
+ * `GET /api/v1/incidents/:id`: the incident, its runbook's summary, and the escalation: when it is
+ * due and the channels it pages (the notification policy's `escalated`).
+ */
 function getIncident(p: PipelineDeps): RequestHandler {
   return async (req, res) => {
     const incident = await requireIncident(p, params(req.params).id);
+    const compiled = p.catalog.get(incident.runbookId);
     res.json({
       incident,
-      runbook: runbookSummary(p.catalog.get(incident.runbookId)),
-      escalation: { dueAt: await escalationDueAt(p, incident.id) },
+      runbook: runbookSummary(compiled),
+      escalation: {
+        dueAt: await escalationDueAt(p, incident.id),
+        ...(compiled ? { channels: channelsFor('escalated', compiled.runbook, p.notifications) } : {}),
+      },
     });
   };
 }
