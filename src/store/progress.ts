@@ -67,6 +67,8 @@ export function createProgressHub(deps: ProgressDeps): ProgressHub {
   /** The subscription is known to be active, so followers may deliver live events directly. */
   let connected = false;
   let closed: Promise<void> | null = null;
+  /** Followers whose replay waits for the request connection to come back. */
+  const awaitingRedis = new Set<Follower>();
 
   const report = (err: unknown) => {
     if (deps.onError) deps.onError(err);
@@ -75,6 +77,24 @@ export function createProgressHub(deps: ProgressDeps): ProgressHub {
         throw err;
       });
   };
+
+  /**
+   * Replays `follower` from its last event. After a failover the replay's connection (the request
+   * connection: it fails fast) may come back after the subscriber: then the replay waits for it
+   * and runs again, rather than failing the follower.
+   */
+  function resync(follower: Follower): void {
+    follower.sync().catch((err: unknown) => {
+      if (closed || deps.redis.status === 'ready' || deps.redis.status === 'end') return follower.fail(err);
+      awaitingRedis.add(follower);
+      if (awaitingRedis.size > 1) return; // one listener for all of them
+      deps.redis.once('ready', () => {
+        const waiting = [...awaitingRedis];
+        awaitingRedis.clear();
+        for (const f of waiting) resync(f);
+      });
+    });
+  }
 
   function subscribe(): Promise<void> {
     if (subscribed) return subscribed;
@@ -102,7 +122,7 @@ export function createProgressHub(deps: ProgressDeps): ProgressHub {
       sub.ping().then(
         () => {
           connected = true;
-          for (const follower of followers) follower.sync().catch((err: unknown) => follower.fail(err));
+          for (const follower of followers) resync(follower);
         },
         (err: unknown) => {
           // Dropped again: the next `ready` resyncs. Anything else is a real failure.

@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { InvariantError } from '../errors.ts';
 import type { PipelineDeps } from '../incidents/deps.ts';
 import type { JobName } from '../queues/catalog.ts';
@@ -17,10 +17,19 @@ export type Handler = (
 /** A queue's handlers by job name (src/queues/catalog.ts says which names each queue carries). */
 export type Handlers = Partial<Record<JobName, Handler>>;
 
+/** How long a job put off because Redis went away waits before it runs again. */
+export const REDIS_DOWN_RETRY_MS = 1000;
+
 /**
  * The processor of one queue: picks the handler by job name. A job no handler knows, or one
  * whose work breaks an invariant of Fireline's own data (InvariantError), cannot succeed on
  * another attempt, so it fails at once (UnrecoverableError) instead of being retried.
+ *
+ * A job that failed because Redis went away (the store's connection fails fast: a failover, a
+ * restart) has not failed: it is put off (`delayed`, no attempt spent) and runs again once Redis is
+ * back. Otherwise a failover would use up the single attempt of an action that is not idempotent,
+ * leaving its step `running` and its target locked. Running a job again is safe: every handler is
+ * idempotent or guarded (the at-most-once marker of src/incidents/remediation-act.ts).
  */
 export function processorFor(handlers: Handlers): (deps: PipelineDeps) => Processor {
   return (deps) => async (job, token, signal) => {
@@ -30,7 +39,13 @@ export function processorFor(handlers: Handlers): (deps: PipelineDeps) => Proces
       return await handler(deps, job, token, signal);
     } catch (err) {
       if (err instanceof InvariantError) throw new UnrecoverableError(err.message);
-      throw err;
+      if (err instanceof DelayedError || token === undefined || deps.redis.status === 'ready') throw err;
+      deps.logger.warn(
+        { jobId: job.id, job: job.name, err },
+        `Redis went away mid-job (connection ${deps.redis.status}); the job runs again once it is back`,
+      );
+      await job.moveToDelayed(Date.now() + REDIS_DOWN_RETRY_MS, token);
+      throw new DelayedError();
     }
   };
 }
