@@ -15,38 +15,54 @@ export interface PrivateCluster {
   nodes: PrivateRedis[];
   /** Stops every node, keeping their cluster state files (the cluster is down, not gone). */
   stopNodes(): Promise<void>;
+  /**
+   * Starts the node on `port` again (after it was killed), on its state file and with no data: as
+   * a supervisor would. A master that was failed over meanwhile rejoins as its successor's replica.
+   */
+  restartNode(port: number): Promise<void>;
   /** Starts the stopped nodes again on their ports and state files; resolves once the cluster is ok. */
   startNodes(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
- * Starts `masters` cluster-enabled `redis-server`s on free loopback ports (nothing saved to disk),
- * joins them with `redis-cli --cluster create` (no replicas), and resolves once every node reports
- * `cluster_state:ok`, so the first command sent finds every slot served.
+ * Starts `masters` cluster-enabled `redis-server`s (and `replicas` replicas of each) on free
+ * loopback ports (nothing saved to disk), joins them with `redis-cli --cluster create`, and
+ * resolves once every node reports `cluster_state:ok` and every replica is in sync, so the first
+ * command sent finds every slot served. With replicas, a master that dies is replaced by its
+ * replica after `cluster-node-timeout` (1 s here).
  */
-export async function startCluster(masters = 3): Promise<PrivateCluster> {
+export async function startCluster(masters = 3, replicas = 0): Promise<PrivateCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'fireline-cluster-'));
   const nodes: PrivateRedis[] = [];
   // Redis writes each node's view of the cluster to its state file; one file per node.
   const startNode = (port: number) =>
-    startRedis(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`)], {
-      port,
-    });
+    startRedis(
+      [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        ...(replicas > 0 ? ['--cluster-node-timeout', '1000', '--repl-diskless-sync-delay', '0'] : []),
+      ],
+      { port },
+    );
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < masters; i++) nodes.push(await startNode(await freePort()));
+    for (let i = 0; i < masters * (1 + replicas); i++) nodes.push(await startNode(await freePort()));
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
     await run(
       'redis-cli',
-      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
       {
         timeout: 30_000,
       },
     );
+    await Promise.all(nodes.map((n) => untilClusterOk(n.port)));
+    await Promise.all(nodes.map((n) => untilReplicaInSync(n.port)));
     await Promise.all(nodes.map((n) => untilClusterOk(n.port)));
     return {
       url: `redis+cluster://${addresses.join(',')}`,
@@ -54,6 +70,12 @@ export async function startCluster(masters = 3): Promise<PrivateCluster> {
       stop,
       async stopNodes() {
         await Promise.all(nodes.map((n) => n.stop()));
+      },
+      async restartNode(port) {
+        const i = nodes.findIndex((n) => n.port === port);
+        if (i < 0) throw new Error(`no cluster node on port ${port}`);
+        await nodes[i]?.stop();
+        nodes[i] = await startNode(port);
       },
       async startNodes() {
         const ports = nodes.map((n) => n.port);
@@ -64,6 +86,35 @@ export async function startCluster(masters = 3): Promise<PrivateCluster> {
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** On a replica, polls until its link to its master is up (a full sync done); a master returns at once. */
+async function untilReplicaInSync(port: number): Promise<void> {
+  const client = new Redis({ port, host: '127.0.0.1' });
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const info = await client.info('replication');
+      if (info.includes('role:master') || info.includes('master_link_status:up')) return;
+      if (Date.now() > deadline) throw new Error(`cluster replica ${port} not in sync after 20 s:\n${info}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The port of the master that serves `key`'s slot, asked of the node on `port`. */
+export async function masterPortFor(port: number, key: string): Promise<number> {
+  const client = new Redis({ port, host: '127.0.0.1' });
+  try {
+    const slot = Number(await client.cluster('KEYSLOT', key));
+    const range = (await client.cluster('SLOTS')).find(([from, to]) => slot >= from && slot <= to);
+    if (!range?.[2]) throw new Error(`no node serves slot ${slot} of '${key}'`);
+    return Number(range[2][1]);
+  } finally {
+    client.disconnect();
   }
 }
 

@@ -77,3 +77,19 @@ export async function waitReady(redis: RedisClient): Promise<void> {
     redis.once('error', onError);
   });
 }
+
+/** Replies and client errors that mean "Redis is not there right now", not "the command is wrong". */
+const UNAVAILABLE =
+  /^(CLUSTERDOWN|TRYAGAIN|MASTERDOWN|LOADING|READONLY|MOVED|ASK) |Too many Cluster redirections|Stream isn't writeable|Connection is closed|None of startup nodes is available|Failed to refresh slots cache|max retries per request/;
+
+/**
+ * Whether `err` (from a command on `redis`) means Redis is unavailable for now — the connection is
+ * down, or a failover is under way (a Cluster stays `ready` while one of its masters is gone) — so
+ * the same work may succeed once it is back.
+ */
+export function isRedisUnavailable(err: unknown, redis: RedisClient): boolean {
+  if (redis.status !== 'ready') return true;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE') return true;
+  return err instanceof Error && UNAVAILABLE.test(err.message);
+}

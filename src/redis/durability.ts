@@ -55,7 +55,7 @@ export function createDurability(opts: DurabilityOptions): Durability {
   let inFlight: Promise<{ ok: true } | Unconfirmed> | null = null;
   let next: Promise<{ ok: true } | Unconfirmed> | null = null;
 
-  async function round(): Promise<{ ok: true } | Unconfirmed> {
+  async function round(rerouted = false): Promise<{ ok: true } | Unconfirmed> {
     if (connection?.status !== 'ready')
       return { ok: false, reason: `the Redis connection is ${connection?.status}` };
     let results: [Error | null, unknown][] | null;
@@ -65,6 +65,16 @@ export function createDurability(opts: DurabilityOptions): Durability {
       return { ok: false, reason: `WAIT failed: ${(err as Error).message}` };
     }
     const failed = results?.find(([err]) => err);
+    // After a Cluster failover the slot has moved. ioredis follows MOVED for a lone command but not
+    // for a pipeline holding a write: send the INCR alone, so it learns the new master, then retry.
+    if (failed?.[0] && /^(MOVED|ASK) /.test(failed[0].message) && !rerouted) {
+      try {
+        await connection.incr(opts.sequenceKey);
+      } catch (err) {
+        return { ok: false, reason: `WAIT failed: ${(err as Error).message}` };
+      }
+      return round(true);
+    }
     if (!results || failed)
       return { ok: false, reason: `WAIT failed: ${failed?.[0]?.message ?? 'no reply'}` };
     const acked = Number(results[1]?.[1]);

@@ -2,6 +2,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { InvariantError } from '../errors.ts';
 import type { PipelineDeps } from '../incidents/deps.ts';
 import type { JobName } from '../queues/catalog.ts';
+import { isRedisUnavailable } from '../redis/client.ts';
 
 /** What BullMQ calls for each job of a queue. */
 export type Processor = (job: Job, token?: string, signal?: AbortSignal) => Promise<unknown>;
@@ -26,7 +27,7 @@ export const REDIS_DOWN_RETRY_MS = 1000;
  * another attempt, so it fails at once (UnrecoverableError) instead of being retried.
  *
  * A job that failed because Redis went away (the store's connection fails fast: a failover, a
- * restart) has not failed: it is put off (`delayed`, no attempt spent) and runs again once Redis is
+ * restart; on a Cluster, a slot whose master is gone) has not failed: it is put off (`delayed`, no attempt spent) and runs again once Redis is
  * back. Otherwise a failover would use up the single attempt of an action that is not idempotent,
  * leaving its step `running` and its target locked. Running a job again is safe: every handler is
  * idempotent or guarded (the at-most-once marker of src/incidents/remediation-act.ts).
@@ -39,10 +40,11 @@ export function processorFor(handlers: Handlers): (deps: PipelineDeps) => Proces
       return await handler(deps, job, token, signal);
     } catch (err) {
       if (err instanceof InvariantError) throw new UnrecoverableError(err.message);
-      if (err instanceof DelayedError || token === undefined || deps.redis.status === 'ready') throw err;
+      if (err instanceof DelayedError || token === undefined || !isRedisUnavailable(err, deps.redis))
+        throw err;
       deps.logger.warn(
         { jobId: job.id, job: job.name, err },
-        `Redis went away mid-job (connection ${deps.redis.status}); the job runs again once it is back`,
+        `Redis is unavailable mid-job (connection ${deps.redis.status}); the job runs again once it is back`,
       );
       await job.moveToDelayed(Date.now() + REDIS_DOWN_RETRY_MS, token);
       throw new DelayedError();
