@@ -40,6 +40,8 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
   }
   if (!isClusterUrl(url)) return new Redis(url, { ...perRequest, ...offline, lazyConnect: false, ...extra });
   const { nodes, tls, username, password } = parseClusterUrl(url);
+  if (role === 'subscriber')
+    return clusterSubscriber(nodes, { ...perRequest, ...extra }, tls, username, password);
   const options: ClusterOptions = {
     // The offline queue is the Cluster's: its node connections always queue (ioredis forces it),
     // so failing fast while the cluster is unreachable is decided here.
@@ -59,6 +61,39 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
     },
   };
   return new Cluster(nodes, options);
+}
+
+/**
+ * The subscriber of a Cluster: one plain connection to one node (a Cluster's PUBLISH reaches the
+ * subscribers of every node), moving to the next seed each time it must reconnect. Not ioredis'
+ * Cluster subscriber: that one moves to another node when its node dies without a `close` or
+ * `ready` event, so the progress hub (src/store/progress.ts) could not replay what the move lost.
+ */
+function clusterSubscriber(
+  nodes: { host: string; port: number }[],
+  options: RedisOptions,
+  tls: boolean,
+  username: string | undefined,
+  password: string | undefined,
+): Redis {
+  const first = nodes[0] as { host: string; port: number };
+  const client: Redis = new Redis({
+    ...options,
+    host: first.host,
+    port: first.port,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(tls ? { tls: {} } : {}),
+    lazyConnect: false,
+    // ioredis reads host and port at each connect: the next attempt goes to the next seed.
+    retryStrategy: (times) => {
+      const node = nodes[times % nodes.length] as { host: string; port: number };
+      client.options.host = node.host;
+      client.options.port = node.port;
+      return Math.min(times * 100, 2000);
+    },
+  });
+  return client;
 }
 
 /** Resolves once the connection is ready, or rejects with the connection error. */

@@ -1,9 +1,12 @@
 import { InvalidOperationError } from '../errors.ts';
-import type { RedisClient } from '../redis/client.ts';
+import { isRedisUnavailable, type RedisClient } from '../redis/client.ts';
 import { Follower, type OnEvent } from './follower.ts';
 import { isStreamId, parseProgressMessage, type StreamEntry, storeKeys } from './keys.ts';
 
 export type { OnEvent } from './follower.ts';
+
+/** How soon a replay that found Redis unavailable (but connected) is tried again. */
+const RESYNC_RETRY_MS = 250;
 
 /** What a hub (or a one-off `follow`) needs. */
 export interface ProgressDeps {
@@ -79,20 +82,24 @@ export function createProgressHub(deps: ProgressDeps): ProgressHub {
   };
 
   /**
-   * Replays `follower` from its last event. After a failover the replay's connection (the request
-   * connection: it fails fast) may come back after the subscriber: then the replay waits for it
-   * and runs again, rather than failing the follower.
+   * Replays `follower` from its last event. After a failover the replay's connection may not be
+   * back yet (the request connection fails fast; on a Cluster, the slot may still have no master):
+   * then the replay runs again once Redis is back, rather than failing the follower.
    */
   function resync(follower: Follower): void {
     follower.sync().catch((err: unknown) => {
-      if (closed || deps.redis.status === 'ready' || deps.redis.status === 'end') return follower.fail(err);
+      if (closed || deps.redis.status === 'end' || !isRedisUnavailable(err, deps.redis))
+        return follower.fail(err);
       awaitingRedis.add(follower);
-      if (awaitingRedis.size > 1) return; // one listener for all of them
-      deps.redis.once('ready', () => {
+      if (awaitingRedis.size > 1) return; // one retry for all of them
+      const retry = () => {
         const waiting = [...awaitingRedis];
         awaitingRedis.clear();
         for (const f of waiting) resync(f);
-      });
+      };
+      // A Cluster stays `ready` while a slot moves: look again shortly.
+      if (deps.redis.status === 'ready') setTimeout(retry, RESYNC_RETRY_MS);
+      else deps.redis.once('ready', retry);
     });
   }
 

@@ -175,6 +175,42 @@ describe('progress channel and API on a Redis Cluster', () => {
     await expectNoCrossSlot(p, log!);
   });
 
+  it('the node carrying the subscription SIGKILLed while events are appended: the follower still gets each once, in order', async () => {
+    ownCluster = await startCluster(3, 1);
+    const p = await setup(ownCluster.url);
+    const id = await openIncident(p);
+    const got = new EventCollector();
+    await p.progress.follow(id, '0', got.onEvent);
+    // The node whose clients include a subscriber (sub=1) carries the hub's subscription.
+    const subscribed = [];
+    for (const node of ownCluster.nodes) {
+      const admin = new Redis(node.url);
+      const clients = String(await admin.client('LIST'));
+      admin.disconnect();
+      if (/ sub=[1-9]/.test(clients)) subscribed.push(node);
+    }
+    expect(subscribed, 'nodes carrying a subscription').toHaveLength(1);
+    const victim = subscribed[0]!;
+    let written = 0;
+    const writing = (async () => {
+      for (; written < 300; written++) {
+        await p.deps.store.appendEvent(id, note(`n${written}`)).catch(async (err: Error) => {
+          // The killed node may hold the incident's slot: retry once the cluster moved it.
+          await new Promise((r) => setTimeout(r, 100));
+          if (!/CLUSTERDOWN|MOVED|Connection|redirections|writeable/.test(err.message)) throw err;
+          written--;
+        });
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    await expect.poll(() => written, { timeout: 10_000, interval: 10 }).toBeGreaterThan(50);
+    victim.process.kill('SIGKILL');
+    await writing;
+    const expected = (await p.deps.store.timeline(id)).map((e) => e.id);
+    await got.waitForCount(expected.length);
+    expect(got.cursors, 'the follower: every event once, in order').toEqual(expected);
+  }, 90_000);
+
   it('readyz is 503 naming redis while every cluster node is down, and ready once they are back', async () => {
     ownCluster = await startCluster(3);
     const p = await setup(ownCluster.url);
