@@ -135,7 +135,7 @@ describe('parseRunbook', () => {
       change: 'unknown top-level key',
       edits: [['escalation:', 'remediations2: x\nescalation:']],
       issues: [
-        "demo.yaml:27:1: remediations2: unknown key 'remediations2'; allowed keys: id, name, description, severity, service, triggers, groupBy, dryRun, autoResolve, diagnostics, decisionTree, remediations, escalation",
+        "demo.yaml:27:1: remediations2: unknown key 'remediations2'; allowed keys: id, name, description, severity, service, triggers, groupBy, dryRun, autoResolve, diagnostics, decisionTree, remediations, escalation, notifications",
       ],
     },
     {
