@@ -118,6 +118,16 @@ export interface HistoryCostResult {
   target: { ratio: number; meets: boolean };
 }
 
+/** The fields of bench/durability.ts's JSON read here (issue 16). */
+export interface DurabilityResult {
+  oneAtATime: { ackP50Ms: { primary: number; replica: number; ratio: number } };
+  storm: {
+    ackP50Ms: { primary: number; replica: number; ratio: number };
+    incidentsPerSec: { primary: number; replica: number; ratio: number; targetRatio: number };
+    meets: boolean;
+  };
+}
+
 /** Each bench's JSON, or null when it produced none. */
 export interface BenchResults {
   engine: EngineResult | null;
@@ -127,6 +137,8 @@ export interface BenchResults {
   /** Absent in runs from before issue 15. */
   history?: HistoryResult | null;
   historyCost?: HistoryCostResult | null;
+  /** Absent in runs from before issue 16. */
+  durability?: DurabilityResult | null;
 }
 
 const ratio = (a: number | undefined, b: number | undefined): number | null =>
@@ -180,7 +192,14 @@ export interface TargetCheck {
 }
 
 /** Issue 13's targets, each with its figure and baseline of this run. */
-export function targetsOf({ engine: e, pipeline: p, ingest: i, history: h, historyCost: hc }: BenchResults) {
+export function targetsOf({
+  engine: e,
+  pipeline: p,
+  ingest: i,
+  history: h,
+  historyCost: hc,
+  durability: d,
+}: BenchResults) {
   const s = p?.storm;
   const cpu = s?.cpuMsPerIncident;
   const alerts = (s?.alerts ?? 2000).toLocaleString('en-US');
@@ -302,6 +321,15 @@ export function targetsOf({ engine: e, pipeline: p, ingest: i, history: h, histo
       target: `≥ ${hc?.target.ratio ?? 0.95}×`,
       met: hc?.target.meets ?? null,
     },
+    durability: {
+      figure: 'storm incidents/s with FIRELINE_DURABILITY=replica (median of 3)',
+      measured: d?.storm.incidentsPerSec.replica ?? null,
+      baseline: d?.storm.incidentsPerSec.primary ?? null,
+      baselineIs: 'the same storm in primary mode on the same primary + replica, interleaved, same run',
+      ratio: d?.storm.incidentsPerSec.ratio ?? null,
+      target: `≥ ${d?.storm.incidentsPerSec.targetRatio ?? 0.9}×`,
+      met: d?.storm.meets ?? null,
+    },
   } satisfies Record<string, TargetCheck>;
   return checks;
 }
@@ -416,6 +444,9 @@ export function tableOf(
     info('history stats, one runbook, median ms', show(r.history?.oneRunbook.medianMs)),
     target(t.historyCost, 'storm incidents/s, history on PostgreSQL / off'),
     info('storm incidents/s, history on PGlite / off', show(r.historyCost?.ratio.pglite)),
+    target(t.durability, 'storm incidents/s, durability replica / primary'),
+    info('2xx p50 ms one at a time, replica / primary', show(r.durability?.oneAtATime.ackP50Ms.ratio)),
+    info('2xx p50 ms in the storm, replica / primary', show(r.durability?.storm.ackP50Ms.ratio)),
   ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
   const lines = rows.map((row) =>
