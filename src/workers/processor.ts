@@ -46,8 +46,28 @@ export function processorFor(handlers: Handlers): (deps: PipelineDeps) => Proces
         { jobId: job.id, job: job.name, err },
         `Redis is unavailable mid-job (connection ${deps.redis.status}); the job runs again once it is back`,
       );
-      await job.moveToDelayed(Date.now() + REDIS_DOWN_RETRY_MS, token);
+      await putOff(job, token, deps);
       throw new DelayedError();
     }
   };
+}
+
+/** How long a job tries to put itself off while Redis is still away before it gives up (fails). */
+const PUT_OFF_DEADLINE_MS = 60_000;
+
+/**
+ * `moveToDelayed`, tried again while it too finds Redis away (the worker's connection is on the
+ * same Redis): a job that failed instead would spend its attempt after all.
+ */
+async function putOff(job: Job, token: string, deps: PipelineDeps): Promise<void> {
+  const deadline = Date.now() + PUT_OFF_DEADLINE_MS;
+  for (;;) {
+    try {
+      await job.moveToDelayed(Date.now() + REDIS_DOWN_RETRY_MS, token);
+      return;
+    } catch (err) {
+      if (Date.now() > deadline || !isRedisUnavailable(err, deps.redis)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, REDIS_DOWN_RETRY_MS));
+    }
+  }
 }
