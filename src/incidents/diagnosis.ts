@@ -80,7 +80,8 @@ async function addFlow(deps: PipelineDeps, incident: Incident, compiled: Compile
     },
     diagnoseJobs(incident, compiled),
   );
-  deps.logger.info(
+  // Debug: the timeline's `incident.status` ("Running 5 diagnostics in parallel") tells people.
+  deps.logger.debug(
     { incidentId: incident.id, runbookId: runbook.id, diagnostics: runbook.diagnostics.length },
     'diagnostic flow added',
   );

@@ -123,6 +123,7 @@ async function ingest(deps: ApiDeps, log: Logger, parsed: ParsedGroup): Promise<
       outcomes: outcomes[i] ?? [],
     }),
   );
+  sayUnmatched(deps, log, parsed.alerts, outcomes);
   // Every delivery, at debug: at info it would be a log line per alert group on the hot path.
   if (log.isLevelEnabled('debug')) {
     const counts: Record<string, number> = {};
@@ -130,6 +131,35 @@ async function ingest(deps: ApiDeps, log: Logger, parsed: ParsedGroup): Promise<
     log.debug({ alerts: results.length, outcomes: counts }, 'alerts taken');
   }
   return { accepted: results.length, results, rejected: parsed.rejected };
+}
+
+/** Alert names already said to match no runbook, per pipeline (at most UNMATCHED_NAMES each). */
+const unmatchedSaid = new WeakMap<object, Set<string>>();
+const UNMATCHED_NAMES = 1000;
+
+/**
+ * A firing alert no runbook took is said once per alert name (then the coverage report counts
+ * them): with the runbooks that name it but whose matchers did not hold, the usual surprise.
+ */
+function sayUnmatched(deps: ApiDeps, log: Logger, alerts: readonly Alert[], outcomes: IntakeOutcome[][]) {
+  alerts.forEach((alert, i) => {
+    if (alert.status !== 'firing' || outcomes[i]?.[0]?.outcome !== 'no_runbook') return;
+    const name = alert.labels.alertname ?? '(no alertname)';
+    const said = unmatchedSaid.get(deps.pipeline) ?? new Set<string>();
+    unmatchedSaid.set(deps.pipeline, said);
+    if (said.has(name) || said.size >= UNMATCHED_NAMES) return;
+    said.add(name);
+    const named = deps.pipeline.deps.catalog
+      .all()
+      .filter((c) => c.runbook.triggers.some((t) => t.type === 'alert' && t.alertName === name))
+      .map((c) => c.runbook.id);
+    log.info(
+      { alertname: name, ...(named.length ? { runbooks: named } : {}) },
+      named.length
+        ? `alert ${name} matched no runbook: ${named.join(', ')} name it, but the trigger's matchers did not hold (said once per alert name)`
+        : `alert ${name} matched no runbook (said once per alert name)`,
+    );
+  });
 }
 
 /**
