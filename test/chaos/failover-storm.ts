@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { expect } from 'vitest';
 import type { FirelineProcess } from '../../scripts/harness/fireline-process.ts';
 import { freePort } from '../../scripts/harness/redis-server.ts';
 import { createApiClient } from '../../src/cli/client.ts';
@@ -246,7 +247,7 @@ export async function failoverStorm(opts: {
 }
 
 /** Every check of the done-when, as named lists of what broke (empty when all is well). */
-export async function failoverProblems(f: FailoverFigures) {
+async function failoverProblems(f: FailoverFigures) {
   const incidents = new Map<string, { fingerprint: string; decisions: number; state?: string }>();
   for (const t of f.taken) {
     const incident = await f.pipeline.deps.store.get(t.incidentId);
@@ -271,4 +272,24 @@ export async function failoverProblems(f: FailoverFigures) {
     sseNotInStream: sseIds.filter((id) => !streamIds.has(id)),
     states: countOf([...incidents.values()].map((i) => i.state)),
   };
+}
+
+/**
+ * Asserts every point of the done-when on a storm's figures and prints the figures the issue asks
+ * for (how long ingest answered 503, how soon the first incident after the kill was decided).
+ */
+export async function expectNoFailoverProblems(label: string, f: FailoverFigures): Promise<void> {
+  const problems = await failoverProblems(f);
+  console.info(
+    `${label}: 503 answers ${f.unavailable.count} (from ${f.unavailable.firstMs} to ${f.unavailable.lastMs} ms after the kill); first decision of an incident taken after the kill ${f.firstDecisionAfterKillMs} ms after it; SSE reconnects ${f.sseReconnects}; step states ${JSON.stringify(problems.states)}`,
+  );
+  expect(f.taken).toHaveLength(ALERTS);
+  expect(problems.lost, 'alerts answered 2xx whose incident is not in the store').toEqual([]);
+  expect(problems.undecided, 'incidents without a decision').toEqual([]);
+  expect(problems.ranTwice, 'actions run more than once').toEqual([]);
+  expect(problems.sseDuplicates, 'events the SSE follower got twice').toEqual([]);
+  expect(problems.sseMissing, 'events of the stream the SSE follower never got').toEqual([]);
+  expect(problems.sseNotInStream, 'events the SSE follower got that the new primary does not hold').toEqual(
+    [],
+  );
 }
