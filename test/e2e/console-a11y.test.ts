@@ -1,15 +1,6 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { eventsUntil } from '../helpers/pipeline.ts';
-import {
-  AUTH,
-  type ConsoleApp,
-  expectAccessible,
-  launchBrowser,
-  see,
-  signIn,
-  startConsoleApp,
-} from './console-harness.ts';
+import { AUTH, consoleSession, expectAccessible, see, signIn, startConsoleApp } from './console-harness.ts';
 
 const redisUrl = inject('redisUrl');
 
@@ -20,32 +11,18 @@ interface BrowserGlobals {
 }
 
 describe('responder console: accessibility and keyboard', () => {
-  let browser: Browser;
-  let app: ConsoleApp | undefined;
-  let context: BrowserContext | undefined;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    await context?.close();
-    await app?.close();
-    context = undefined;
-    app = undefined;
-  });
+  const s = consoleSession();
 
   it('the incidents list, an incident page and a runbook have no serious axe violations, light and dark', async () => {
-    app = await startConsoleApp(redisUrl);
-    app.openGate();
-    const id = await app.trigger();
-    await eventsUntil(app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
+    s.app = await startConsoleApp(redisUrl);
+    s.app.openGate();
+    const id = await s.app.trigger();
+    await eventsUntil(s.app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
     for (const colorScheme of ['light', 'dark'] as const) {
-      context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
-      const page = await context.newPage();
+      s.context = await s.browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
+      const page = await s.context.newPage();
       page.setDefaultTimeout(20_000);
-      await page.goto(`${app.url}/`);
+      await page.goto(`${s.app.url}/`);
       await page.getByLabel('Access token').waitFor();
       await expectAccessible(page, `token prompt (${colorScheme})`);
       await signIn(page, AUTH.operatorToken);
@@ -57,22 +34,22 @@ describe('responder console: accessibility and keyboard', () => {
       await see(page.locator('[data-step="check_db_connections"]'), 'Critical');
       await expectAccessible(page, `incident page (${colorScheme})`);
 
-      await page.goto(`${app.url}/runbooks/checkout-db`);
+      await page.goto(`${s.app.url}/runbooks/checkout-db`);
       await see(page.locator('main'), 'Rule 1');
       await expectAccessible(page, `runbook diagram (${colorScheme})`);
-      await context.close();
-      context = undefined;
+      await s.context.close();
+      s.context = undefined;
     }
   });
 
   it('works from the keyboard: Tab reaches Acknowledge with a visible focus ring, Enter acts', async () => {
-    app = await startConsoleApp(redisUrl);
-    app.openGate();
-    const id = await app.trigger();
-    context = await browser.newContext({ viewport: { width: 375, height: 800 } });
-    const page = await context.newPage();
+    s.app = await startConsoleApp(redisUrl);
+    s.app.openGate();
+    const id = await s.app.trigger();
+    s.context = await s.browser.newContext({ viewport: { width: 375, height: 800 } });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
-    await page.goto(`${app.url}/incidents/${id}`);
+    await page.goto(`${s.app.url}/incidents/${id}`);
     await page.getByLabel('Access token').focus();
     await page.keyboard.type(AUTH.operatorToken);
     await page.keyboard.press('Enter');
@@ -101,6 +78,6 @@ describe('responder console: accessibility and keyboard', () => {
     expect(seen.at(-1), `Tab order: ${seen.join(' → ')}`).toBe('Acknowledge');
     await page.keyboard.press('Enter');
     await see(page.locator('.actions'), 'Acknowledged: escalation is cancelled.');
-    expect((await app.pipeline.deps.store.get(id))?.acknowledged).toBe(true);
+    expect((await s.app.pipeline.deps.store.get(id))?.acknowledged).toBe(true);
   });
 });

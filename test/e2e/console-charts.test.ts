@@ -1,5 +1,5 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Chart } from '../../src/engine/chart.ts';
 import { createMetrics } from '../../src/producer/metrics.ts';
 import { listen } from '../../src/producer/server.ts';
@@ -14,8 +14,8 @@ import { eventsUntil } from '../helpers/pipeline.ts';
 import {
   AUTH,
   type ConsoleApp,
+  consoleSession,
   expectAccessible,
-  launchBrowser,
   screenshotPath,
   see,
   signIn,
@@ -223,28 +223,14 @@ function pageFits(page: Page) {
 }
 
 describe('responder console: metric charts in the diagnostic cards', () => {
-  let browser: Browser;
-  let app: ConsoleApp | undefined;
-  let context: BrowserContext | undefined;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    await context?.close();
-    await app?.close();
-    context = undefined;
-    app = undefined;
-  });
+  const s = consoleSession();
 
   it('draws the chart of a step with its thresholds and moments, and the verify chart beside it once verified', async () => {
-    app = await startConsoleApp(redisUrl);
-    const { id, now } = await withCharts(app, missingChart);
+    s.app = await startConsoleApp(redisUrl);
+    const { id, now } = await withCharts(s.app, missingChart);
 
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const { page, errors } = await openIncident(context, app, id);
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const { page, errors } = await openIncident(s.context, s.app, id);
     const card = page.locator('[data-step="check_db_connections"]');
     await see(card, 'Critical');
     await card.locator('.chart-plot canvas').first().waitFor();
@@ -255,22 +241,22 @@ describe('responder console: metric charts in the diagnostic cards', () => {
     expect(await card.locator('figure').count(), 'one chart before a verify').toBe(1);
 
     // A verify ran: the page reads the charts again and shows the re-run beside the first.
-    await verified(app, id, now);
+    await verified(s.app, id, now);
     await see(card.locator('figcaption'), 'After Kill idle connections (verify)');
     await see(card.locator('figcaption'), 'At diagnosis');
     errors.check();
   });
 
   it('is readable, accessible and hoverable at desktop width and at 375 px, light and dark', async () => {
-    app = await startConsoleApp(redisUrl);
-    const { id, now } = await withCharts(app, errorLogChart);
-    await verified(app, id, now);
+    s.app = await startConsoleApp(redisUrl);
+    const { id, now } = await withCharts(s.app, errorLogChart);
+    await verified(s.app, id, now);
 
     for (const colorScheme of ['light', 'dark'] as const)
       for (const width of [1280, 375]) {
         const what = `${width} px, ${colorScheme}`;
-        context = await browser.newContext({ colorScheme, viewport: { width, height: 900 } });
-        const { page, errors } = await openIncident(context, app, id);
+        s.context = await s.browser.newContext({ colorScheme, viewport: { width, height: 900 } });
+        const { page, errors } = await openIncident(s.context, s.app, id);
         const card = page.locator('[data-step="check_db_connections"]');
         await see(card.locator('figcaption'), 'After Kill idle connections (verify)');
         const figures = card.locator('figure');
@@ -325,8 +311,8 @@ describe('responder console: metric charts in the diagnostic cards', () => {
         if (width === 1280)
           await page.screenshot({ path: screenshotPath(`charts-page-${colorScheme}.png`), fullPage: true });
         errors.check();
-        await context.close();
-        context = undefined;
+        await s.context.close();
+        s.context = undefined;
       }
   });
 });
@@ -338,16 +324,10 @@ describe('responder console: metric charts in the diagnostic cards', () => {
  */
 describe('responder console: a real metric, end to end', () => {
   const cleanups: Cleanups = [];
-  let browser: Browser;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
+  const s = consoleSession();
 
   it('shows the rise, the threshold, the remediation and, after verify, the fall', async () => {
     const stack = await metricStack(cleanups);
@@ -369,7 +349,7 @@ describe('responder console: a real metric, end to end', () => {
     for (const colorScheme of ['light', 'dark'] as const)
       for (const width of [1280, 375]) {
         const what = `${width} px, ${colorScheme}`;
-        const context = await browser.newContext({ colorScheme, viewport: { width, height: 900 } });
+        const context = await s.browser.newContext({ colorScheme, viewport: { width, height: 900 } });
         cleanups.push(() => context.close());
         const page = await context.newPage();
         page.setDefaultTimeout(20_000);

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { Pipeline, PipelineOptions } from '../../src/process/pipeline.ts';
 import type { AuthConfig } from '../../src/producer/auth.ts';
 import { createMetrics, type Metrics } from '../../src/producer/metrics.ts';
@@ -33,6 +33,36 @@ export function launchBrowser(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/** What a console test works with: one browser for its describe, an app and a context per test. */
+export interface ConsoleSession {
+  browser: Browser;
+  app?: ConsoleApp;
+  context?: BrowserContext;
+}
+
+/**
+ * Call inside a describe: launches the browser before its tests and closes it after them; after
+ * each test, closes the `context` and the `app` the test put on the session, and forgets them.
+ * After-hooks run last-registered first: a describe's own afterEach/afterAll registered before
+ * this call runs after the session's (its context and app are closed by then).
+ */
+export function consoleSession(): ConsoleSession {
+  const session = {} as ConsoleSession;
+  beforeAll(async () => {
+    session.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+  });
+  afterEach(async () => {
+    await session.context?.close();
+    await session.app?.close();
+    session.context = undefined;
+    session.app = undefined;
+  });
+  return session;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HistoryDb } from '../../src/history/db.ts';
 import { archivePass, historyOn, sweepIncidents } from '../../src/incidents/archive.ts';
 import type { PipelineDeps } from '../../src/incidents/deps.ts';
@@ -11,9 +11,8 @@ import { HISTORY_BACKENDS } from '../helpers/history.ts';
 import { eventsUntil } from '../helpers/pipeline.ts';
 import {
   AUTH,
-  type ConsoleApp,
+  consoleSession,
   expectAccessible,
-  launchBrowser,
   pageTimelineIds,
   see,
   signIn,
@@ -117,34 +116,25 @@ function pageFits(page: Page): Promise<boolean> {
 }
 
 describe('responder console: effectiveness and past incidents (issue 15)', () => {
-  let browser: Browser;
   let history: { db: HistoryDb; close(): Promise<void> } | undefined;
-  let app: ConsoleApp | undefined;
-  let context: BrowserContext | undefined;
   const shots = mkdtempSync(join(tmpdir(), 'fireline-console-history-'));
 
   beforeAll(async () => {
     if (!pglite) throw new Error('no pglite history backend');
-    browser = await launchBrowser();
     history = await pglite.open();
   }, 180_000);
+  // Registered before the session: the history closes after the browser and the apps.
   afterAll(async () => {
-    await browser?.close();
     await history?.close();
   });
-  afterEach(async () => {
-    await context?.close();
-    await app?.close();
-    context = undefined;
-    app = undefined;
-  });
+  const s = consoleSession();
 
   it('shows each runbook’s numbers, its weeks and the coverage; finds a past incident by a label value; opens a swept one', async () => {
     if (!history) throw new Error('no history database');
-    app = await startConsoleApp(redisUrl, { history: history.db });
-    const { url, pipeline } = app;
+    s.app = await startConsoleApp(redisUrl, { history: history.db });
+    const { url, pipeline } = s.app;
     const { deps } = pipeline;
-    app.openGate();
+    s.app.openGate();
 
     // One incident from an alert, worked through by a person and resolved; one triggered by hand, left open.
     const [first] = await postAlert(url, {
@@ -153,7 +143,7 @@ describe('responder console: effectiveness and past incidents (issue 15)', () =>
       cluster: 'eu-1',
     });
     if (!first) throw new Error('the alert opened no incident');
-    const second = await app.trigger({ cluster: 'us-2', pod: 'checkout-db-2b1a' });
+    const second = await s.app.trigger({ cluster: 'us-2', pod: 'checkout-db-2b1a' });
     await eventsUntil(pipeline, first, (e) => e.type === 'remediation.awaiting_approval');
     await eventsUntil(pipeline, second, (e) => e.type === 'remediation.awaiting_approval');
     await act(url, `/api/v1/incidents/${first}/ack`);
@@ -188,8 +178,8 @@ describe('responder console: effectiveness and past incidents (issue 15)', () =>
       .toEqual({ status: 200, incidents: 2, resolved: 1, unmatched: [UNMATCHED] });
 
     for (const colorScheme of ['light', 'dark'] as const) {
-      context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 } });
-      const page = await context.newPage();
+      s.context = await s.browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 } });
+      const page = await s.context.newPage();
       page.setDefaultTimeout(20_000);
       const errors = watchErrors(page);
       await page.goto(`${url}/stats`);
@@ -273,13 +263,13 @@ describe('responder console: effectiveness and past incidents (issue 15)', () =>
         await page.setViewportSize({ width: 1280, height: 900 });
       }
       errors.check();
-      await context.close();
-      context = undefined;
+      await s.context.close();
+      s.context = undefined;
     }
 
     // The search of past incidents, on the incident list.
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
     const errors = watchErrors(page);
     await page.goto(`${url}/`);
@@ -344,12 +334,12 @@ describe('responder console: effectiveness and past incidents (issue 15)', () =>
   });
 
   it('says the history is off, as a notice, on the stats page and in the search', async () => {
-    app = await startConsoleApp(redisUrl);
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const page = await context.newPage();
+    s.app = await startConsoleApp(redisUrl);
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
     const errors = watchErrors(page);
-    await page.goto(`${app.url}/stats`);
+    await page.goto(`${s.app.url}/stats`);
     await signIn(page, AUTH.viewerToken);
     const notice = page.locator('[data-testid="history-off"]');
     await see(notice, 'No history to measure.');
@@ -357,7 +347,7 @@ describe('responder console: effectiveness and past incidents (issue 15)', () =>
     expect(await page.locator('.panel.fail').count(), 'not an error page').toBe(0);
     await expectAccessible(page, 'stats page, history off');
 
-    await page.goto(`${app.url}/`);
+    await page.goto(`${s.app.url}/`);
     await see(page.locator('main'), 'No open incidents.');
     await page.getByLabel('Search past incidents').fill('checkout');
     await page.getByLabel('Search past incidents').press('Enter');

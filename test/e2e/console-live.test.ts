@@ -1,13 +1,11 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, inject, it } from 'vitest';
+import { afterEach, describe, inject, it } from 'vitest';
 import { type PrivateRedis, startRedis } from '../../scripts/harness/redis-server.ts';
 import { acknowledge } from '../../src/incidents/operations.ts';
 import { eventsUntil } from '../helpers/pipeline.ts';
 import {
   AUTH,
-  type ConsoleApp,
+  consoleSession,
   expectTimelineMatchesStore,
-  launchBrowser,
   see,
   signIn,
   startConsoleApp,
@@ -16,39 +14,28 @@ import {
 const redisUrl = inject('redisUrl');
 
 describe('responder console: live updates survive a lost connection', () => {
-  let browser: Browser;
-  let app: ConsoleApp | undefined;
-  let context: BrowserContext | undefined;
   const redises: PrivateRedis[] = [];
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  // Registered before the session: runs after it, once the app that used these Redises is closed.
   afterEach(async () => {
-    await context?.close();
-    await app?.close();
     for (const r of redises.splice(0)) await r.stop();
-    context = undefined;
-    app = undefined;
   });
+  const s = consoleSession();
 
   it('the server goes away: the page says reconnecting, then catches up with every event it missed, once', async () => {
-    app = await startConsoleApp(redisUrl);
-    app.openGate();
-    const id = await app.trigger();
-    await eventsUntil(app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    s.app = await startConsoleApp(redisUrl);
+    s.app.openGate();
+    const id = await s.app.trigger();
+    await eventsUntil(s.app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
-    await page.goto(`${app.url}/incidents/${id}`);
+    await page.goto(`${s.app.url}/incidents/${id}`);
     await signIn(page, AUTH.operatorToken);
     await see(page.locator('.page-head').first(), 'Live');
-    await expectTimelineMatchesStore(page, app.pipeline, id);
+    await expectTimelineMatchesStore(page, s.app.pipeline, id);
 
-    const pipeline = app.pipeline;
-    await app.restartHttp(async () => {
+    const pipeline = s.app.pipeline;
+    await s.app.restartHttp(async () => {
       await page.getByTestId('reconnecting').first().waitFor();
       // Happens while the console cannot hear it.
       await acknowledge(pipeline.deps, id, 'slack:U42');
@@ -62,26 +49,26 @@ describe('responder console: live updates survive a lost connection', () => {
     await page.getByTestId('reconnecting').first().waitFor({ state: 'detached' });
     await see(page.getByTestId('timeline'), 'written while the console was offline');
     await see(page.getByTestId('timeline'), 'slack:U42 acknowledged the incident');
-    await expectTimelineMatchesStore(page, app.pipeline, id);
+    await expectTimelineMatchesStore(page, s.app.pipeline, id);
     // The incident itself was read again after the reconnect, not only the timeline.
     await see(page.getByTestId('escalation'), 'Escalation cancelled: the incident is acknowledged.');
     await see(page.locator('.actions'), 'Acknowledged');
   });
 
   it('the incidents list picks up incidents opened while it was disconnected', async () => {
-    app = await startConsoleApp(redisUrl);
-    app.openGate();
-    context = await browser.newContext({ viewport: { width: 375, height: 800 } });
-    const page = await context.newPage();
+    s.app = await startConsoleApp(redisUrl);
+    s.app.openGate();
+    s.context = await s.browser.newContext({ viewport: { width: 375, height: 800 } });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
-    await page.goto(`${app.url}/`);
+    await page.goto(`${s.app.url}/`);
     await signIn(page, AUTH.viewerToken);
     await see(page.locator('main'), 'No open incidents.');
     await see(page.locator('.page-head'), 'Live');
 
     let opened = '';
-    const current = app;
-    await app.restartHttp(async () => {
+    const current = s.app;
+    await s.app.restartHttp(async () => {
       await page.getByTestId('reconnecting').first().waitFor();
       const [outcome] = await current.pipeline.intake(
         {
@@ -105,26 +92,26 @@ describe('responder console: live updates survive a lost connection', () => {
   it('Redis goes away: the page shows the API reason instead of going quiet, and recovers by itself', async () => {
     const redis = await startRedis();
     redises.push(redis);
-    app = await startConsoleApp(redis.url);
-    app.openGate();
-    const id = await app.trigger();
-    await eventsUntil(app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    s.app = await startConsoleApp(redis.url);
+    s.app.openGate();
+    const id = await s.app.trigger();
+    await eventsUntil(s.app.pipeline, id, (e) => e.type === 'remediation.awaiting_approval');
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(30_000);
-    await page.goto(`${app.url}/incidents/${id}`);
+    await page.goto(`${s.app.url}/incidents/${id}`);
     await signIn(page, AUTH.operatorToken);
     await see(page.locator('.page-head').first(), 'Live');
 
     // With Redis down the stream is refused (503), which EventSource does not retry by itself.
     await redis.stop();
-    await app.restartHttp(async () => {});
+    await s.app.restartHttp(async () => {});
     await see(page.locator('main'), 'Redis is unavailable; retry shortly');
     await page.getByTestId('reconnecting').first().waitFor();
 
     redises.push(await startRedis([], { port: redis.port }));
     await page.getByTestId('reconnecting').first().waitFor({ state: 'detached', timeout: 45_000 });
     await page.getByText('Redis is unavailable').waitFor({ state: 'detached' });
-    await expectTimelineMatchesStore(page, app.pipeline, id);
+    await expectTimelineMatchesStore(page, s.app.pipeline, id);
   });
 });

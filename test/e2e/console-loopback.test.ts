@@ -1,13 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { createMetrics } from '../../src/producer/metrics.ts';
 import { type HttpServer, listen } from '../../src/producer/server.ts';
 import { actionMarker, call } from '../helpers/api.ts';
 import { FAST_WORKERS, testPipeline } from '../helpers/pipeline.ts';
-import { consoleRunbook, launchBrowser, see, watchErrors } from './console-harness.ts';
+import { consoleRunbook, consoleSession, see, watchErrors } from './console-harness.ts';
 
 const redisUrl = inject('redisUrl');
 
@@ -30,25 +29,18 @@ function attackerPage(target: string): string {
 }
 
 describe('the console with authentication off (loopback only), in Chromium', () => {
-  let browser: Browser;
-  let context: BrowserContext | undefined;
   let pipeline: Pipeline | undefined;
   let http: HttpServer | undefined;
   let attacker: Server | undefined;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  // Registered before the session: runs after it, once the page's context is closed.
   afterEach(async () => {
-    await context?.close();
     attacker?.closeAllConnections();
     await new Promise((resolve) => (attacker ? attacker.close(resolve) : resolve(undefined)));
     await http?.close();
     await pipeline?.close(5000);
-    context = pipeline = http = attacker = undefined;
+    pipeline = http = attacker = undefined;
   });
+  const s = consoleSession();
 
   async function start(): Promise<{ pipeline: Pipeline; url: string }> {
     pipeline = await testPipeline(redisUrl, [consoleRunbook('/dev/null', actionMarker().path)]);
@@ -62,14 +54,14 @@ describe('the console with authentication off (loopback only), in Chromium', () 
   it('acts on an incident from its own page, at 127.0.0.1 and at localhost', async () => {
     const { pipeline, url } = await start();
     const port = new URL(url).port;
-    context = await browser.newContext();
+    s.context = await s.browser.newContext();
     for (const base of [url, `http://localhost:${port}`]) {
       const opened = await call(url, 'POST', '/api/v1/incidents', {
         body: { runbookId: 'checkout-db', labels: { cluster: base } },
       });
       expect(opened.status, opened.text).toBe(201);
       const id = opened.body.incidentId as string;
-      const page = await context.newPage();
+      const page = await s.context.newPage();
       page.setDefaultTimeout(20_000);
       const errors = watchErrors(page);
       await page.goto(`${base}/incidents/${id}`);
@@ -88,8 +80,8 @@ describe('the console with authentication off (loopback only), in Chromium', () 
     );
     await new Promise<void>((resolve) => attacker!.listen(0, '127.0.0.1', resolve));
     const evil = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}/`;
-    context = await browser.newContext();
-    const page = await context.newPage();
+    s.context = await s.browser.newContext();
+    const page = await s.context.newPage();
     await page.goto(evil);
     await page.waitForFunction("document.title === 'sent'");
     // Give the second form time to arrive before looking.

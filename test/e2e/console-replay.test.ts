@@ -1,12 +1,10 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { call } from '../helpers/api.ts';
 import { eventsUntil } from '../helpers/pipeline.ts';
 import {
   AUTH,
-  type ConsoleApp,
+  consoleSession,
   expectAccessible,
-  launchBrowser,
   see,
   signIn,
   startConsoleApp,
@@ -22,36 +20,24 @@ interface BrowserGlobals {
 }
 
 describe('responder console: save an incident as a runbook test', () => {
-  let browser: Browser;
-  let app: ConsoleApp | undefined;
-  let context: BrowserContext | undefined;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    await context?.close();
-    await app?.close();
-    context = undefined;
-    app = undefined;
-  });
+  const s = consoleSession();
 
   it('the button shows the YAML case, the CLI command and that the runbook still agrees; Copy copies the case', async () => {
-    app = await startConsoleApp(redisUrl);
-    app.openGate();
-    const id = await app.trigger();
-    await eventsUntil(app.pipeline, id, (e) => e.type === 'decision.made');
-    const replay = await call(app.url, 'GET', `/api/v1/incidents/${id}/replay`, { token: AUTH.viewerToken });
+    s.app = await startConsoleApp(redisUrl);
+    s.app.openGate();
+    const id = await s.app.trigger();
+    await eventsUntil(s.app.pipeline, id, (e) => e.type === 'decision.made');
+    const replay = await call(s.app.url, 'GET', `/api/v1/incidents/${id}/replay`, {
+      token: AUTH.viewerToken,
+    });
     expect(replay.status, replay.text).toBe(200);
 
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: app.url });
-    const page = await context.newPage();
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await s.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.app.url });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
     const errors = watchErrors(page);
-    await page.goto(`${app.url}/incidents/${id}`);
+    await page.goto(`${s.app.url}/incidents/${id}`);
     // A viewer may read the replay: saving a test changes nothing in Fireline.
     await signIn(page, AUTH.viewerToken);
 

@@ -1,10 +1,8 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   AUTH,
-  type ConsoleApp,
+  consoleSession,
   expectAccessible,
-  launchBrowser,
   screenshotPath,
   see,
   signIn,
@@ -21,31 +19,17 @@ import {
 const redisUrl = inject('redisUrl');
 
 describe('responder console: Setup', () => {
-  let browser: Browser;
-  let app: ConsoleApp | undefined;
-  let context: BrowserContext | undefined;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    await context?.close();
-    await app?.close();
-    context = undefined;
-    app = undefined;
-  });
+  const s = consoleSession();
 
   it('shows every check with its fix, and the incident page names what its runbook needs but nobody configured; light and dark pass axe', async () => {
-    app = await startConsoleApp(redisUrl);
-    app.openGate();
-    const id = await app.trigger();
+    s.app = await startConsoleApp(redisUrl);
+    s.app.openGate();
+    const id = await s.app.trigger();
     for (const colorScheme of ['light', 'dark'] as const) {
-      context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 } });
-      const page = await context.newPage();
+      s.context = await s.browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 } });
+      const page = await s.context.newPage();
       page.setDefaultTimeout(20_000);
-      await page.goto(`${app.url}/`);
+      await page.goto(`${s.app.url}/`);
       await signIn(page, AUTH.viewerToken);
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Setup' }).click();
       expect(new URL(page.url()).pathname).toBe('/setup');
@@ -64,7 +48,7 @@ describe('responder console: Setup', () => {
       await page.screenshot({ path: screenshotPath(`setup-${colorScheme}.png`), fullPage: true });
       await expectAccessible(page, `setup page (${colorScheme})`);
 
-      await page.goto(`${app.url}/incidents/${id}`);
+      await page.goto(`${s.app.url}/incidents/${id}`);
       const banner = page.getByRole('note');
       await see(banner, 'Not wired: this runbook needs what is not configured');
       await see(banner, 'Slack #checkout-oncall');
@@ -73,8 +57,8 @@ describe('responder console: Setup', () => {
       await expectAccessible(page, `incident page with the not-wired banner (${colorScheme})`);
       await banner.getByRole('link', { name: 'See the whole setup' }).click();
       await see(page.locator('h1'), 'Setup');
-      await context.close();
-      context = undefined;
+      await s.context.close();
+      s.context = undefined;
     }
   });
 });

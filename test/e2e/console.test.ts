@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   AUTH,
-  type ConsoleApp,
+  consoleSession,
   expectTimelineMatchesStore,
-  launchBrowser,
   screenshotPath,
   see,
   signIn,
@@ -16,36 +14,22 @@ import {
 const redisUrl = inject('redisUrl');
 
 describe('responder console, end to end in Chromium', () => {
-  let browser: Browser;
-  let app: ConsoleApp | undefined;
-  let context: BrowserContext | undefined;
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  afterEach(async () => {
-    await context?.close();
-    await app?.close();
-    context = undefined;
-    app = undefined;
-  });
+  const s = consoleSession();
 
   it('guides an operator through an incident: live verdicts, rationale, approve, manual step, ack, resolve, report', async () => {
-    app = await startConsoleApp(redisUrl);
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    s.app = await startConsoleApp(redisUrl);
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
     const errors = watchErrors(page);
 
-    await page.goto(`${app.url}/`);
+    await page.goto(`${s.app.url}/`);
     await signIn(page, AUTH.operatorToken);
     await see(page.locator('main'), 'No open incidents.');
     await see(page.locator('header'), 'Operator');
 
     // The list follows the global event stream: the new incident appears without a reload.
-    const id = await app.trigger();
+    const id = await s.app.trigger();
     const row = page.getByRole('link', { name: /Checkout database saturated/ });
     await row.waitFor();
     await see(row, 'P1');
@@ -57,7 +41,7 @@ describe('responder console, end to end in Chromium', () => {
     const db = page.locator('[data-step="check_db_connections"]');
     await see(db, 'Running');
     await see(page.locator('[data-step="check_error_rate"]'), 'Healthy');
-    app.openGate();
+    s.app.openGate();
     await see(db, '✗ Critical');
     await see(db, 'check_db_connections is critical: json.used_pct 96 ≥ 90');
     await see(db, /Took \d+(\.\d)? (ms|s)/);
@@ -86,7 +70,7 @@ describe('responder console, end to end in Chromium', () => {
     await see(approval, 'Approved “Restart the connection pool”: it is queued to run.');
     await see(approval, 'Succeeded');
     await see(approval, 'pool is stuck, restarting');
-    expect(app.actionsRun()).toEqual(['kill', 'restart']);
+    expect(s.app.actionsRun()).toEqual(['kill', 'restart']);
 
     const manual = page.locator('[data-step="check_dashboards"]');
     await see(manual, 'Open the checkout dashboard and compare p99 latency with last week.');
@@ -122,18 +106,18 @@ describe('responder console, end to end in Chromium', () => {
       expect(report, `report should contain ${part}`).toContain(part);
     await see(page.locator('.actions'), `Report downloaded as ${id}.md.`);
 
-    await expectTimelineMatchesStore(page, app.pipeline, id);
+    await expectTimelineMatchesStore(page, s.app.pipeline, id);
     errors.check();
   });
 
   it('a viewer token sees the incident, but approving is disabled and says why', async () => {
-    app = await startConsoleApp(redisUrl);
-    app.openGate();
-    const id = await app.trigger();
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
+    s.app = await startConsoleApp(redisUrl);
+    s.app.openGate();
+    const id = await s.app.trigger();
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
-    await page.goto(`${app.url}/incidents/${id}`);
+    await page.goto(`${s.app.url}/incidents/${id}`);
     await signIn(page, AUTH.viewerToken);
     await see(page.locator('header'), 'Viewer (read-only)');
 
@@ -151,16 +135,16 @@ describe('responder console, end to end in Chromium', () => {
     // Reading is not an action: the report still downloads.
     expect(await page.getByRole('button', { name: 'Post-incident report' }).isDisabled()).toBe(false);
 
-    const incident = await app.pipeline.deps.store.get(id);
+    const incident = await s.app.pipeline.deps.store.get(id);
     expect(incident?.plan.find((s) => s.stepId === 'restart_pool')?.state).toBe('awaiting_approval');
   });
 
   it('a wrong token is refused on the prompt, with the reason', async () => {
-    app = await startConsoleApp(redisUrl);
-    context = await browser.newContext();
-    const page = await context.newPage();
+    s.app = await startConsoleApp(redisUrl);
+    s.context = await s.browser.newContext();
+    const page = await s.context.newPage();
     page.setDefaultTimeout(20_000);
-    await page.goto(`${app.url}/runbooks`);
+    await page.goto(`${s.app.url}/runbooks`);
     await signIn(page, 'not-a-token');
     await see(page.locator('main'), 'the bearer token is not valid');
     await signIn(page, AUTH.viewerToken);
