@@ -14,11 +14,10 @@ import type { Redis } from 'ioredis';
 import { ConnectionsSchema } from '../src/adapters/connections.ts';
 import { createAdapters } from '../src/adapters/index.ts';
 import { createCatalog } from '../src/engine/catalog.ts';
-import type { Alert } from '../src/engine/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { createPipeline, type Pipeline } from '../src/process/pipeline.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
-import { compileFiveChecks } from './five-checks.ts';
+import { benchAlert, compileFiveChecks } from './five-checks.ts';
 import { deadline, latencySummary, memoryByKind, progress, round, runLimited } from './lib.ts';
 
 const WARMUP = 20;
@@ -95,17 +94,6 @@ async function startSide(
   return side;
 }
 
-function alert(instance: string): Alert {
-  return {
-    source: 'alertmanager',
-    status: 'firing',
-    labels: { alertname: 'BenchAlert', instance },
-    annotations: {},
-    fingerprint: instance,
-    startsAt: new Date().toISOString(),
-  };
-}
-
 /** intake → decision.made, ms, for one new incident. */
 async function oneIncident(side: Side, instance: string): Promise<number> {
   const t0 = performance.now();
@@ -113,7 +101,7 @@ async function oneIncident(side: Side, instance: string): Promise<number> {
   const at = new Promise<number>((r) => {
     resolveAt = r;
   });
-  const [outcome] = await side.pipeline.intake(alert(instance));
+  const [outcome] = await side.pipeline.intake(benchAlert(instance));
   if (outcome?.outcome !== 'opened')
     throw new Error(`chart bench: ${instance} not opened (${outcome?.outcome})`);
   side.decided.set(outcome.incidentId, resolveAt);
@@ -155,7 +143,7 @@ export async function chartCost(
       await runLimited(
         instances,
         IN_FLIGHT,
-        async (instance) => void (await side.pipeline.intake(alert(instance))),
+        async (instance) => void (await side.pipeline.intake(benchAlert(instance))),
       );
       const stop = deadline(BATCH_DEADLINE_MS, `chart batch decisions on ${side.prefix}`);
       while (side.decisions < target) await Promise.race([new Promise((r) => setTimeout(r, 50)), stop]);

@@ -20,7 +20,7 @@ import { createLogger } from '../src/logger.ts';
 import { createPipeline, type Pipeline } from '../src/process/pipeline.ts';
 import type { DurabilityMode } from '../src/redis/durability.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
-import { compileFiveChecks } from './five-checks.ts';
+import { benchAlert, compileFiveChecks } from './five-checks.ts';
 import {
   commandStats,
   countingHttpServer,
@@ -44,17 +44,6 @@ const SETTINGS: WorkerSettings = {
   remediationRatePerMinute: 1000,
   remediationConcurrency: 5,
 };
-
-function alert(instance: string, fingerprint: string): Alert {
-  return {
-    source: 'alertmanager',
-    status: 'firing',
-    labels: { alertname: 'BenchAlert', instance },
-    annotations: {},
-    fingerprint,
-    startsAt: new Date().toISOString(),
-  };
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -112,13 +101,13 @@ async function oneRound(url: string, admin: Redis, baseUrl: string, mode: Durabi
     const toDecision: number[] = [];
     for (let i = 0; i < ONE_AT_A_TIME; i++) {
       const t0 = performance.now();
-      const [o] = await f.deliver(alert(`o${i}`, `d${r}${mode}-o${i}`));
+      const [o] = await f.deliver(benchAlert(`o${i}`, `d${r}${mode}-o${i}`));
       ack.push(performance.now() - t0);
       if (o?.outcome !== 'opened') throw new Error(`alert ${i}: ${JSON.stringify(o)}`);
       toDecision.push((await Promise.race([f.decided(o.incidentId), deadline(10_000, 'a decision')])) - t0);
     }
     const deliveries = Array.from({ length: STORM_ALERTS }, (_, i) =>
-      alert(`s${i}`, `d${r}${mode}-s${i}`),
+      benchAlert(`s${i}`, `d${r}${mode}-s${i}`),
     ).flatMap((a) => Array.from({ length: DELIVERIES_PER_ALERT }, () => a));
     const stormAck: number[] = [];
     const opened: string[] = [];

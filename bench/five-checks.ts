@@ -6,6 +6,7 @@
  */
 import type { CompiledRunbook } from '../src/engine/compile.ts';
 import { parseRunbook } from '../src/engine/runbook-parse.ts';
+import type { Alert } from '../src/engine/types.ts';
 
 /** How many diagnostics the runbook has. */
 export const FIVE_CHECKS = 5;
@@ -79,4 +80,16 @@ export function compileFiveChecks(baseUrl: string, metric?: MetricStep): Compile
   if (!parsed.ok)
     throw new Error(`bench runbook does not load: ${parsed.issues.map((i) => i.message).join('; ')}`);
   return parsed.compiled;
+}
+
+/** A firing `BenchAlert` (the alert the five-check runbook takes) for `instance`. */
+export function benchAlert(instance: string, fingerprint: string = instance): Alert {
+  return {
+    source: 'alertmanager',
+    status: 'firing',
+    labels: { alertname: 'BenchAlert', instance },
+    annotations: {},
+    fingerprint,
+    startsAt: new Date().toISOString(),
+  };
 }

@@ -15,12 +15,11 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { createDatabase } from '../scripts/harness/postgres.ts';
 import { createCatalog } from '../src/engine/catalog.ts';
-import type { Alert } from '../src/engine/types.ts';
 import { type HistoryDb, openHistoryDb } from '../src/history/db.ts';
 import { createLogger } from '../src/logger.ts';
 import { createPipeline } from '../src/process/pipeline.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
-import { compileFiveChecks } from './five-checks.ts';
+import { benchAlert, compileFiveChecks } from './five-checks.ts';
 import {
   countingHttpServer,
   deadline,
@@ -46,17 +45,6 @@ const SETTINGS: WorkerSettings = {
 
 type Mode = 'off' | 'postgres' | 'pglite';
 const MODES = (process.env.BENCH_HISTORY_MODES ?? 'off,postgres,pglite').split(',') as Mode[];
-
-function alert(instance: string): Alert {
-  return {
-    source: 'alertmanager',
-    status: 'firing',
-    labels: { alertname: 'BenchAlert', instance },
-    annotations: {},
-    fingerprint: instance,
-    startsAt: new Date().toISOString(),
-  };
-}
 
 async function storm(
   redisUrl: string,
@@ -88,7 +76,7 @@ async function storm(
     if (++decisions === ALERTS) allDecided();
   });
   try {
-    const deliveries = Array.from({ length: ALERTS }, (_, i) => alert(`h${n}-${i}`)).flatMap((a) =>
+    const deliveries = Array.from({ length: ALERTS }, (_, i) => benchAlert(`h${n}-${i}`)).flatMap((a) =>
       Array.from({ length: DELIVERIES }, () => a),
     );
     const cpu0 = { node: process.cpuUsage(), postgres: postgresCpuSeconds() };

@@ -22,7 +22,7 @@ import { decide, planRemediations } from '../src/engine/decide.ts';
 import { errorVerdict, judge } from '../src/engine/judge.ts';
 import { renderDiagnosticConfig, templateContext } from '../src/engine/template.ts';
 import type { Alert, Verdict } from '../src/engine/types.ts';
-import { compileFiveChecks, FIVE_CHECKS } from './five-checks.ts';
+import { benchAlert, compileFiveChecks, FIVE_CHECKS } from './five-checks.ts';
 import {
   countingHttpServer,
   deadline,
@@ -39,17 +39,6 @@ const THROUGHPUT_INCIDENTS = 2000;
 const CONCURRENCY = 50;
 /** The whole run ends within a minute even on a loaded machine. */
 const RUN_DEADLINE_MS = 60_000;
-
-function alert(instance: string, fingerprint: string): Alert {
-  return {
-    source: 'alertmanager',
-    status: 'firing',
-    labels: { alertname: 'BenchAlert', instance },
-    annotations: {},
-    fingerprint,
-    startsAt: new Date().toISOString(),
-  };
-}
 
 /**
  * One incident the original way: all diagnostics at once with `Promise.allSettled`, a rejected
@@ -112,7 +101,7 @@ async function main(): Promise<number> {
       if (i === WARMUP) cpu0 = process.cpuUsage();
       const id = `inproc-${i}`;
       const t0 = performance.now();
-      expectPlan(await handleIncident(compiled, registry, alert(`o${i}`, `latency-${i}`), id), id);
+      expectPlan(await handleIncident(compiled, registry, benchAlert(`o${i}`, `latency-${i}`), id), id);
       if (i >= WARMUP) latencies.push(performance.now() - t0);
     }
     const latencyCpu = process.cpuUsage(cpu0);
@@ -128,7 +117,7 @@ async function main(): Promise<number> {
     await runLimited(ids, CONCURRENCY, async (i) => {
       const id = `inproc-t${i}`;
       const start = performance.now();
-      expectPlan(await handleIncident(compiled, registry, alert(`t${i}`, `throughput-${i}`), id), id);
+      expectPlan(await handleIncident(compiled, registry, benchAlert(`t${i}`, `throughput-${i}`), id), id);
       loaded.push(performance.now() - start);
     });
     const elapsedMs = performance.now() - t0;

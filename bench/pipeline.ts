@@ -23,13 +23,13 @@ import { performance } from 'node:perf_hooks';
 import { FlowProducer, type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createCatalog } from '../src/engine/catalog.ts';
-import type { Alert, TimelineEvent } from '../src/engine/types.ts';
+import type { TimelineEvent } from '../src/engine/types.ts';
 import { createLogger } from '../src/logger.ts';
 import { createPipeline, type Pipeline } from '../src/process/pipeline.ts';
 import { QUEUE_NAMES } from '../src/queues/catalog.ts';
 import type { WorkerSettings } from '../src/workers/index.ts';
 import { chartCost } from './chart-cost.ts';
-import { compileFiveChecks, FIVE_CHECKS } from './five-checks.ts';
+import { benchAlert, compileFiveChecks, FIVE_CHECKS } from './five-checks.ts';
 import {
   type CommandStats,
   commandStats,
@@ -73,17 +73,6 @@ const SETTINGS: WorkerSettings = {
   remediationRatePerMinute: 1000,
   remediationConcurrency: 5,
 };
-
-function alert(instance: string, fingerprint: string): Alert {
-  return {
-    source: 'alertmanager',
-    status: 'firing',
-    labels: { alertname: 'BenchAlert', instance },
-    annotations: {},
-    fingerprint,
-    startsAt: new Date().toISOString(),
-  };
-}
 
 /** Follows every incident's events; remembers when each event type first arrived per incident. */
 function eventClock() {
@@ -173,7 +162,7 @@ async function overheadFireline(redisUrl: string, admin: Redis, baseUrl: string)
     for (let i = 0; i < WARMUP + N; i++) {
       if (i === WARMUP) before = await commandStats(admin);
       const t0 = performance.now();
-      const [outcome] = await pipeline.intake(alert(`o${i}`, `overhead-${i}`));
+      const [outcome] = await pipeline.intake(benchAlert(`o${i}`, `overhead-${i}`));
       if (outcome?.outcome !== 'opened') throw new Error(`overhead alert ${i}: ${JSON.stringify(outcome)}`);
       const at = await Promise.race([
         clock.decided(outcome.incidentId),
@@ -336,7 +325,7 @@ async function storm(redisUrl: string, admin: Redis, server: Awaited<ReturnType<
   const { pipeline, clock, follower } = await startFireline(redisUrl, prefix, server.url);
   try {
     const alerts = Array.from({ length: STORM_ALERTS }, (_, i) =>
-      alert(`s${i}`, `storm-${i.toString(16).padStart(6, '0')}`),
+      benchAlert(`s${i}`, `storm-${i.toString(16).padStart(6, '0')}`),
     );
     // Each alert's five deliveries sit next to each other, so they are in flight together.
     const deliveries = alerts.flatMap((a) => Array.from({ length: STORM_DELIVERIES_PER_ALERT }, () => a));
