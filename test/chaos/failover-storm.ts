@@ -11,7 +11,7 @@ import type { Pipeline } from '../../src/process/pipeline.ts';
 import type { StreamEntry } from '../../src/store/keys.ts';
 import { INGEST, latencyGroup, postJson, TOKENS } from '../helpers/alert-webhooks.ts';
 import { testPipeline } from '../helpers/pipeline.ts';
-import { type Scratch, scratchDir, startRole } from './helpers.ts';
+import { markerRunbook, type Scratch, scratchDir, startRole } from './helpers.ts';
 
 /** A storm through the API while the Redis primary dies: what the test asserts on. */
 export interface FailoverFigures {
@@ -43,36 +43,12 @@ const SETTLE_DEADLINE_MS = 90_000;
 
 /** A quick check, then an action that is not idempotent: it appends the incident id to a file. */
 function runbook(marker: string) {
-  return `
-id: failover-storm
-name: Failover storm
-severity: P2
-service: failover-service
-triggers:
-  - type: alert
-    alertName: PaymentServiceHighLatency
-diagnostics:
-  - id: quick
-    name: Quick check
-    type: shell_command
-    config: { command: [sh, -c, "exit 0"] }
-    interpret: { critical: "exit_code != 0", healthy: "exit_code == 0" }
-decisionTree:
-  - condition: "diagnostics.quick.status == 'healthy'"
-    then: [append_marker]
-remediations:
-  - id: append_marker
-    name: Append the incident id to the marker file
-    type: automated
-    maxPerHour: 1000
-    action:
-      type: run_script
-      config:
-        command: [sh, -c, 'printf "%s\\n" "$1" >> "$2"', sh, "{{ incident.id }}", "${marker}"]
-escalation:
-  primary: "#failover"
-  escalateAfterMinutes: 30
-`;
+  return markerRunbook({
+    id: 'failover-storm',
+    alertName: 'PaymentServiceHighLatency',
+    service: 'failover-service',
+    command: `[sh, -c, 'printf "%s\\n" "$1" >> "$2"', sh, "{{ incident.id }}", "${marker}"]`,
+  });
 }
 
 /** How many of each value. */

@@ -63,3 +63,46 @@ export async function startRole(
   await p.waitForLine(role === 'api' ? /API listening/ : /workers started/, 60_000);
   return p;
 }
+
+/**
+ * A runbook whose quick check is always healthy and whose one remediation, `append_marker` (a
+ * `run_script` that is not idempotent, on `service`), runs `command` (a YAML flow list): the
+ * chaos and failover tests count its runs in a marker file.
+ */
+export function markerRunbook(o: {
+  id: string;
+  alertName: string;
+  service: string;
+  command: string;
+}): string {
+  return `
+id: ${o.id}
+name: ${o.id}
+severity: P2
+service: ${o.service}
+triggers:
+  - type: alert
+    alertName: ${o.alertName}
+diagnostics:
+  - id: quick
+    name: Quick check
+    type: shell_command
+    config: { command: [sh, -c, "exit 0"] }
+    interpret: { critical: "exit_code != 0", healthy: "exit_code == 0" }
+decisionTree:
+  - condition: "diagnostics.quick.status == 'healthy'"
+    then: [append_marker]
+remediations:
+  - id: append_marker
+    name: Append the incident id to the marker file
+    type: automated
+    maxPerHour: 1000
+    action:
+      type: run_script
+      config:
+        command: ${o.command}
+escalation:
+  primary: "#chaos"
+  escalateAfterMinutes: 30
+`;
+}

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { type FirelineProcess, spawnFireline } from '../../scripts/harness/fireline-process.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { firingAlert, testPipeline } from '../helpers/pipeline.ts';
-import { killAll, processGone, running, type Scratch, scratchDir } from './helpers.ts';
+import { killAll, markerRunbook, processGone, running, type Scratch, scratchDir } from './helpers.ts';
 
 const redisUrl = inject('redisUrl');
 
@@ -21,36 +21,12 @@ const GAVE_UP = new Set(['remediation.failed', 'remediation.skipped']);
  * behind. It also records its pid, for the cleanup of actions orphaned by a killed worker.
  */
 function runbook(marker: string, pids: string) {
-  return `
-id: chaos-kill
-name: Chaos worker kills
-severity: P2
-service: chaos-service
-triggers:
-  - type: alert
-    alertName: ChaosKill
-diagnostics:
-  - id: quick
-    name: Quick check
-    type: shell_command
-    config: { command: [sh, -c, "exit 0"] }
-    interpret: { critical: "exit_code != 0", healthy: "exit_code == 0" }
-decisionTree:
-  - condition: "diagnostics.quick.status == 'healthy'"
-    then: [append_marker]
-remediations:
-  - id: append_marker
-    name: Append the incident id to the marker file
-    type: automated
-    maxPerHour: 1000
-    action:
-      type: run_script
-      config:
-        command: [sh, -c, 'printf "%s\\n" "$1" >> "$2"; printf "%s\\n" "$$" >> "$3"; exec sleep 0.2', sh, "{{ incident.id }}", "${marker}", "${pids}"]
-escalation:
-  primary: "#chaos"
-  escalateAfterMinutes: 30
-`;
+  return markerRunbook({
+    id: 'chaos-kill',
+    alertName: 'ChaosKill',
+    service: 'chaos-service',
+    command: `[sh, -c, 'printf "%s\\n" "$1" >> "$2"; printf "%s\\n" "$$" >> "$3"; exec sleep 0.2', sh, "{{ incident.id }}", "${marker}", "${pids}"]`,
+  });
 }
 
 function readLines(path: string): string[] {

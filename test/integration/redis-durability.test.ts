@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ReplicatedRedis, startReplicated } from '../../scripts/harness/redis-sentinel.ts';
 import type { Pipeline } from '../../src/process/pipeline.ts';
 import { alertRoutes } from '../../src/producer/routes/alerts.ts';
-import { type Scratch, scratchDir } from '../chaos/helpers.ts';
+import { markerRunbook, type Scratch, scratchDir } from '../chaos/helpers.ts';
 import { AUTH, INGEST, LATENCY_RUNBOOK, latencyGroup, postJson } from '../helpers/alert-webhooks.ts';
 import { type ApiServer, startApi } from '../helpers/api-server.ts';
 import { eventsUntil, FAST_WORKERS, firingAlert, testPipeline } from '../helpers/pipeline.ts';
@@ -123,33 +123,10 @@ describe('durability: what a 2xx means with replicas', () => {
 });
 
 function actionRunbook(marker: string) {
-  return `
-id: durable-act
-name: Durable act
-severity: P2
-service: durable-service
-triggers:
-  - type: alert
-    alertName: DurableAct
-diagnostics:
-  - id: quick
-    name: Quick check
-    type: shell_command
-    config: { command: [sh, -c, "exit 0"] }
-    interpret: { critical: "exit_code != 0", healthy: "exit_code == 0" }
-decisionTree:
-  - condition: "diagnostics.quick.status == 'healthy'"
-    then: [append_marker]
-remediations:
-  - id: append_marker
-    name: Append to the marker file
-    type: automated
-    action:
-      type: run_script
-      config:
-        command: [sh, -c, 'printf "ran\\n" >> "$1"', sh, "${marker}"]
-escalation:
-  primary: "#durable"
-  escalateAfterMinutes: 30
-`;
+  return markerRunbook({
+    id: 'durable-act',
+    alertName: 'DurableAct',
+    service: 'durable-service',
+    command: `[sh, -c, 'printf "ran\\n" >> "$1"', sh, "${marker}"]`,
+  });
 }
